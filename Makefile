@@ -1,0 +1,39 @@
+# The few verbs users type. `make book` and `make test` work on a fresh clone: they create the
+# virtual environment from requirements.lock first (about a minute, once).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: help env book book-clean test lint lock clean
+
+help:  ## list the verbs
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	@bash scripts/system-deps.sh
+	touch $(STAMP)
+
+env: $(STAMP)  ## create the virtual environment (.venv) and install system packages
+
+book: $(STAMP)  ## build the executed book into _build/html (warnings are errors)
+	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
+
+book-clean:  ## drop the built book and its execution cache
+	rm -rf _build/html _build/.jupyter_cache _build/jupyter_execute
+
+test: $(STAMP)  ## run the whole test suite (includes building the book)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)  ## ruff over the Python code
+	$(BIN)/ruff check .
+
+lock:  ## re-pin requirements.lock from the current environment
+	$(BIN)/pip freeze --exclude-editable | grep -v '^optbook' > requirements.lock
+
+clean:  ## remove the environment and all build outputs
+	rm -rf $(VENV) _build
