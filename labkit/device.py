@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
-def device() -> "torch.device":  # noqa: F821  (torch imported lazily: labkit must import fast)
-    """Return ``torch.device("cuda")`` when a GPU is available, otherwise the CPU."""
+if TYPE_CHECKING:
     import torch
+
+
+def device() -> torch.device:
+    """Return ``torch.device("cuda")`` when a GPU is available, otherwise the CPU."""
+    import torch  # imported lazily: labkit itself must import fast
 
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -7,8 +7,8 @@ on which the book draws optimizer trajectories.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 

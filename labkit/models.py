@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -41,7 +46,7 @@ def least_squares(w: np.ndarray, X: np.ndarray, y: np.ndarray) -> tuple[float, n
 
 
 def mlp(in_features: int, hidden: int, out_features: int, depth: int = 1,
-        seed: int = 0) -> "torch.nn.Sequential":  # noqa: F821
+        seed: int = 0) -> torch.nn.Sequential:
     """A ReLU multilayer perceptron with ``depth`` hidden layers, seeded PyTorch default init."""
     import torch
     from torch import nn

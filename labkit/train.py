@@ -26,7 +26,7 @@ def fit(model, optimizer, X_train: np.ndarray, y_train: np.ndarray, X_test: np.n
     shown (meant for the command line; the built book keeps it off).
     """
     import torch
-    from torch.nn import functional as F
+    from torch.nn.functional import cross_entropy
 
     dtype = next(model.parameters()).dtype
     dev = next(model.parameters()).device
@@ -48,7 +48,7 @@ def fit(model, optimizer, X_train: np.ndarray, y_train: np.ndarray, X_test: np.n
         for start in range(0, len(ytr), batch_size):
             batch = order[start:start + batch_size]
             optimizer.zero_grad()
-            loss = F.cross_entropy(model(Xtr[batch]), ytr[batch])
+            loss = cross_entropy(model(Xtr[batch]), ytr[batch])
             loss.backward()
             optimizer.step()
             history.learning_rate.append(optimizer.param_groups[0]["lr"])

@@ -1,0 +1,220 @@
+"""A course directory and the commands an instructor runs on it, on top of nbgrader's API.
+
+Layout (nbgrader's)::
+
+    <course>/nbgrader_config.py       loads autograde/nbgrader_config.py
+    <course>/gradebook.db
+    <course>/source/<exercise>/<exercise>.ipynb      built from exercises/<exercise>/*.md
+    <course>/release/<exercise>/<exercise>.ipynb     what students download
+    <course>/submitted/<student>/<exercise>/<exercise>.ipynb
+    <course>/autograded/…  <course>/feedback/…
+
+The course directory holds a class's data, so it lives outside the repository by default.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jupytext
+import nbformat
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+REPO = Path(__file__).resolve().parent.parent
+EXERCISES = REPO / "exercises"
+CONFIG_FILE = Path(__file__).resolve().parent / "nbgrader_config.py"
+
+
+def exercise_ids() -> list[str]:
+    """The exercises in the repository, in chapter order (``01-sgd``, ``02-momentum``, …)."""
+    return sorted(p.name for p in EXERCISES.iterdir() if (p / f"{p.name}.md").exists())
+
+
+def exercise_notebook(exercise: str) -> nbformat.NotebookNode:
+    """The instructor's source notebook of ``exercise``, read from its MyST text file."""
+    path = EXERCISES / exercise / f"{exercise}.md"
+    if not path.exists():
+        known = ", ".join(exercise_ids())
+        raise FileNotFoundError(f"no exercise {exercise!r} (known: {known})")
+    notebook = jupytext.read(path)
+    notebook.metadata.pop("jupytext", None)
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                       "language": "python"}
+    return notebook
+
+
+@dataclass
+class SubmissionResult:
+    """The outcome of grading one student's submission of one exercise."""
+
+    student: str
+    score: float
+    max_score: float
+    ok: bool
+    problems: list[str] = field(default_factory=list)
+
+
+class Course:
+    """An nbgrader course directory driven through :class:`nbgrader.apps.NbGraderAPI`."""
+
+    def __init__(self, root: str | Path, *, cell_timeout: int | None = None) -> None:
+        self.root = Path(root).resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+        config_stub = self.root / "nbgrader_config.py"
+        if not config_stub.exists():
+            config_stub.write_text(f"load_subconfig({str(CONFIG_FILE)!r})\n")
+        self.cell_timeout = cell_timeout
+
+    # -- configuration -------------------------------------------------------------------
+    def config(self) -> Config:
+        config = PyFileConfigLoader(CONFIG_FILE.name, path=str(CONFIG_FILE.parent)).load_config()
+        config.CourseDirectory.root = str(self.root)
+        if self.cell_timeout is not None:
+            config.Execute.timeout = self.cell_timeout
+        return config
+
+    def api(self):
+        from nbgrader.apps import NbGraderAPI
+        from nbgrader.coursedir import CourseDirectory
+
+        config = self.config()
+        return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+
+    @property
+    def gradebook_url(self) -> str:
+        return f"sqlite:///{self.root / 'gradebook.db'}"
+
+    # -- release ---------------------------------------------------------------------------
+    def release(self, exercise: str) -> Path:
+        """Write the source notebook and generate the student version (no solutions/hidden
+        tests); returns the released notebook's path."""
+        source_dir = self.root / "source" / exercise
+        source_dir.mkdir(parents=True, exist_ok=True)
+        nbformat.write(exercise_notebook(exercise), source_dir / f"{exercise}.ipynb")
+        result = self.api().generate_assignment(exercise, force=True, create=True)
+        if not result["success"]:
+            raise RuntimeError(f"releasing {exercise} failed:\n{result.get('error', '')}"
+                               f"\n{result.get('log', '')}")
+        return self.root / "release" / exercise / f"{exercise}.ipynb"
+
+    # -- collect ---------------------------------------------------------------------------
+    def collect(self, exercise: str, submissions: str | Path) -> dict[str, list[str]]:
+        """Copy ``<submissions>/<student>/`` into nbgrader's ``submitted/`` tree.
+
+        Each student folder should contain ``<exercise>.ipynb`` (directly or in an
+        ``<exercise>/`` subfolder). A folder with exactly one other notebook is accepted with a
+        note (a renamed file); anything else is reported. Returns notes per student.
+        """
+        notes: dict[str, list[str]] = {}
+        for folder in sorted(Path(submissions).iterdir()):
+            if not folder.is_dir():
+                continue
+            student, wanted = folder.name, f"{exercise}.ipynb"
+            candidates = [folder / wanted, folder / exercise / wanted]
+            found = next((p for p in candidates if p.is_file()), None)
+            notes[student] = []
+            if found is None:
+                notebooks = sorted(folder.rglob("*.ipynb"))
+                if len(notebooks) == 1:
+                    found = notebooks[0]
+                    notes[student].append(f"the notebook was named {found.name!r}, not "
+                                          f"{wanted!r}; graded it anyway")
+                else:
+                    notes[student].append(f"no notebook named {wanted!r} was submitted")
+            target = self.root / "submitted" / student / exercise
+            if target.exists():
+                shutil.rmtree(target)
+            target.mkdir(parents=True)
+            if found is not None:
+                shutil.copyfile(found, target / wanted)
+        return notes
+
+    # -- grade -----------------------------------------------------------------------------
+    def students(self, exercise: str) -> list[str]:
+        submitted = self.root / "submitted"
+        if not submitted.exists():
+            return []
+        return sorted(p.name for p in submitted.iterdir() if (p / exercise).is_dir())
+
+    def grade(self, exercise: str, students: list[str] | None = None,
+              notes: dict[str, list[str]] | None = None, progress: bool = False
+              ) -> list[SubmissionResult]:
+        """Autograde each student's submission; a broken one is reported, never fatal."""
+        students = self.students(exercise) if students is None else students
+        api = self.api()
+        results = []
+        iterator = students
+        if progress:
+            from tqdm import tqdm
+
+            iterator = tqdm(students, desc=f"grading {exercise}", unit="submission")
+        for student in iterator:
+            problems = list((notes or {}).get(student, []))
+            problems += self._readability_problems(exercise, student)
+            outcome = api.autograde(exercise, student, force=True, create=True)
+            if not outcome["success"]:
+                problems.append(_failure_reason(outcome))
+            score, max_score = self.score(exercise, student)
+            results.append(SubmissionResult(student, score, max_score, outcome["success"],
+                                            problems))
+        return results
+
+    def _readability_problems(self, exercise: str, student: str) -> list[str]:
+        path = self.root / "submitted" / student / exercise / f"{exercise}.ipynb"
+        if not path.exists():
+            return []
+        try:
+            nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
+        except (json.JSONDecodeError, UnicodeDecodeError, nbformat.reader.NotJSONError) as error:
+            return [f"the notebook file is not valid JSON ({type(error).__name__}); "
+                    "it could not be opened, so every part scores 0"]
+        except Exception as error:
+            return [f"the notebook could not be read: {error}"]
+        return []
+
+    def score(self, exercise: str, student: str) -> tuple[float, float]:
+        """The autograded score and the maximum (all parts, manual ones included)."""
+        from nbgrader.api import Gradebook, MissingEntry
+
+        with Gradebook(self.gradebook_url) as gradebook:
+            assignment = gradebook.find_assignment(exercise)
+            try:
+                submission = gradebook.find_submission(exercise, student)
+            except MissingEntry:
+                return 0.0, float(assignment.max_score)
+            return float(submission.score), float(assignment.max_score)
+
+    # -- feedback and export ---------------------------------------------------------------
+    def feedback(self, exercise: str) -> Path:
+        """Write HTML feedback for every graded student under ``<course>/feedback``."""
+        result = self.api().generate_feedback(exercise, force=True)
+        if not result["success"]:
+            raise RuntimeError(f"feedback failed:\n{result.get('error', '')}")
+        return self.root / "feedback"
+
+    def export(self, destination: str | Path) -> Path:
+        """Export all grades with nbgrader's CSV exporter."""
+        from nbgrader.api import Gradebook
+        from nbgrader.plugins import CsvExportPlugin
+
+        destination = Path(destination).resolve()
+        plugin = CsvExportPlugin(config=self.config())
+        plugin.to = str(destination)
+        with Gradebook(self.gradebook_url) as gradebook:
+            plugin.export(gradebook)
+        return destination
+
+
+def _failure_reason(outcome: dict) -> str:
+    """The most telling line of a failed nbgrader run, for the per-submission summary."""
+    text = (outcome.get("log", "") + "\n" + outcome.get("error", "")).strip()
+    for marker in ("NotJSONError", "JSONDecodeError", "DeadKernelError", "Kernel died",
+                   "CellTimeoutError", "No submitted file"):
+        if marker in text:
+            return f"grading stopped: {marker}"
+    last = [line for line in text.splitlines() if line.strip()]
+    return "grading failed: " + (last[-1][:200] if last else "unknown error")

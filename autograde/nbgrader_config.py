@@ -1,0 +1,50 @@
+"""nbgrader configuration for this book's courses.
+
+Loaded by :mod:`autograde.course` for every command; a course directory created by
+``optbook-grade`` gets a one-line ``nbgrader_config.py`` that loads this file, so instructors
+can also use plain ``nbgrader`` commands (formgrader, manual grading) on the same course.
+"""
+
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearHiddenTests,
+    Execute,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
+
+from autograde.verdicts import DecideVerdicts
+
+c = get_config()  # noqa: F821  (provided by traitlets when this file is loaded)
+
+c.CourseDirectory.course_id = "optbook"
+# Submissions are graded as written; a file that is not a notebook is reported, not copied.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+
+# Students get the standard stubs.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Autograding: the verdicts of hidden checks are decided outside the kernel, right after
+# execution and before nbgrader reads the scores.
+c.Autograde.autograde_preprocessors = [
+    Execute,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    DecideVerdicts,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
+c.Execute.timeout = 60  # seconds per cell: a runaway cell fails, the notebook goes on
+c.Execute.interrupt_on_timeout = True
+c.LimitOutput.max_lines = 200
+c.LimitOutput.max_traceback = 60
+
+# Feedback shows the grader's messages but never the hidden tests' code.
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]

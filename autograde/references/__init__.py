@@ -1,0 +1,54 @@
+"""What each hidden check expects. Lives with the grader, never in the student's kernel.
+
+Every exercise module here defines ``EXPECTED: dict[check_id, Expected]``. An
+:class:`Expected` names the reference answer from ``solutions/``, the tolerance, the weight of
+the check inside its test cell, and a catalog of :class:`Mistake` s: wrong answers that
+students typically write, run on the same inputs, so the grader can say which one it saw.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A typical wrong answer: ``answer`` reproduces it, ``hint`` explains it to the student."""
+
+    name: str
+    hint: str
+    answer: Any
+
+
+@dataclass(frozen=True)
+class Expected:
+    """The grader's side of one check.
+
+    Attributes:
+        reference: the answer to run on the grader's cases (a function, class or value).
+        aspect: ``"values"`` compares outputs; ``"inputs_untouched"`` passes when the answer
+            left its arguments unchanged (and returned something for every case).
+        weight: share of the test cell's points (cells split their points by weight).
+        rtol, atol: tolerance of the value comparison.
+        check_dtype: whether float32 where float64 was expected is a failure.
+        mistakes: recognisable wrong answers, tried in order.
+    """
+
+    reference: Any
+    aspect: Literal["values", "inputs_untouched"] = "values"
+    weight: float = 1.0
+    rtol: float = 1e-6
+    atol: float = 1e-9
+    check_dtype: bool = True
+    mistakes: tuple[Mistake, ...] = ()
+
+
+def expected(check_id: str) -> Expected:
+    """The :class:`Expected` of ``check_id`` (``"<exercise module>.<name>"``)."""
+    module = importlib.import_module(f"autograde.references.{check_id.split('.', 1)[0]}")
+    try:
+        return module.EXPECTED[check_id]
+    except KeyError:
+        raise KeyError(f"no reference registered for check {check_id!r}") from None

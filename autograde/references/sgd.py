@@ -1,0 +1,122 @@
+"""Exercise 01 (gradient descent and SGD): references and the catalog of typical mistakes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autograde.references import Expected, Mistake
+from labkit.models import softmax_regression
+from labkit.problems import EX01_QUADRATIC
+from solutions import gradient_descent as ref
+
+
+def _uphill(x, dx, lr):
+    return x + lr * dx
+
+
+def _lr_twice(x, dx, lr):
+    return x - lr * lr * dx
+
+
+def _no_lr(x, dx, lr):
+    return x - dx
+
+
+def _gd_uphill(grad_fn, x0, lr, num_steps):
+    return ref.gradient_descent(grad_fn, x0, -lr, num_steps)
+
+
+def _gd_without_start(grad_fn, x0, lr, num_steps):
+    return ref.gradient_descent(grad_fn, x0, lr, num_steps)[1:]
+
+
+def _gd_one_extra(grad_fn, x0, lr, num_steps):
+    return ref.gradient_descent(grad_fn, x0, lr, num_steps + 1)
+
+
+def _batches_without_shuffle(n, batch_size, rng, *, shuffle=True, drop_last=False):
+    return ref.minibatches(n, batch_size, rng, shuffle=False, drop_last=drop_last)
+
+
+def _batches_with_replacement(n, batch_size, rng, *, shuffle=True, drop_last=False):
+    order = rng.integers(0, n, size=n) if shuffle else np.arange(n)
+    stop = n - n % batch_size if drop_last else n
+    return [order[i:i + batch_size] for i in range(0, stop, batch_size)]
+
+
+def _batches_drop_last_ignored(n, batch_size, rng, *, shuffle=True, drop_last=False):
+    return ref.minibatches(n, batch_size, rng, shuffle=shuffle, drop_last=False)
+
+
+def _softmax_one_permutation(X, y, batch_size, lr, epochs, seed, num_classes=10):
+    """Shuffles once and reuses that order every epoch (a new generator each epoch)."""
+    W = np.zeros((X.shape[1] + 1, num_classes))
+    losses = []
+    for _ in range(epochs):
+        for batch in ref.minibatches(len(y), batch_size, np.random.default_rng(seed)):
+            W = ref.sgd_step(W, softmax_regression(W, X[batch], y[batch])[1], lr)
+        losses.append(softmax_regression(W, X, y)[0])
+    return np.array(losses)
+
+
+def _softmax_batch_average(X, y, batch_size, lr, epochs, seed, num_classes=10):
+    """Reports the average of the batch losses instead of the loss on the whole set."""
+    W = np.zeros((X.shape[1] + 1, num_classes))
+    rng = np.random.default_rng(seed)
+    losses = []
+    for _ in range(epochs):
+        batch_losses = []
+        for batch in ref.minibatches(len(y), batch_size, rng):
+            loss, dW = softmax_regression(W, X[batch], y[batch])
+            batch_losses.append(loss)
+            W = ref.sgd_step(W, dW, lr)
+        losses.append(np.mean(batch_losses))
+    return np.array(losses)
+
+
+_STEP_MISTAKES = (
+    Mistake("uphill", "The step goes uphill: subtract the gradient, x − lr·dx, do not add it.",
+            _uphill),
+    Mistake("lr_twice", "The learning rate is applied twice (lr² · dx).", _lr_twice),
+    Mistake("no_lr", "The learning rate is missing: the step must be scaled by lr.", _no_lr),
+)
+
+EXPECTED = {
+    "sgd.sgd_step": Expected(ref.sgd_step, weight=3, mistakes=_STEP_MISTAKES),
+    "sgd.sgd_step.no_mutation": Expected(
+        ref.sgd_step, aspect="inputs_untouched", weight=1,
+        mistakes=(Mistake("in_place", "The function changed x in place (x -= …); "
+                          "return a new array instead (x - lr * dx).", None),)),
+    "sgd.minibatches": Expected(ref.minibatches, mistakes=(
+        Mistake("no_shuffle", "The order is not shuffled: draw rng.permutation(n) when "
+                "shuffle=True.", _batches_without_shuffle),
+        Mistake("with_replacement", "Indices are drawn with replacement; an epoch must visit "
+                "every example once (use rng.permutation).", _batches_with_replacement),
+        Mistake("drop_last", "drop_last=True must skip the final, smaller batch.",
+                _batches_drop_last_ignored),
+    )),
+    "sgd.gradient_descent": Expected(ref.gradient_descent, mistakes=(
+        Mistake("uphill", "The iterates climb: each step must be x − lr·∇f(x).", _gd_uphill),
+        Mistake("no_start", "The trajectory must start with x0 (num_steps + 1 rows).",
+                _gd_without_start),
+        Mistake("extra_step", "One step too many: num_steps steps give num_steps + 1 rows.",
+                _gd_one_extra),
+    )),
+    "sgd.train_softmax": Expected(ref.train_softmax_regression, rtol=1e-7, mistakes=(
+        Mistake("one_permutation", "Every epoch uses the same order: create the generator "
+                "once, before the epoch loop, so each epoch draws a new permutation.",
+                _softmax_one_permutation),
+        Mistake("batch_average", "The recorded loss is the mean of the batch losses; record "
+                "the loss of the final W on the whole training set after each epoch.",
+                _softmax_batch_average),
+    )),
+    "sgd.critical_lr": Expected(ref.max_stable_learning_rate(EX01_QUADRATIC), rtol=0.01,
+                                check_dtype=False, mistakes=(
+        Mistake("one_over_lambda", "That is 1/λ_max, the rate that removes the stiffest "
+                "direction in one step; divergence starts at twice that.",
+                1.0 / np.linalg.eigvalsh(EX01_QUADRATIC).max()),
+        Mistake("smallest_eigenvalue", "That rate comes from the smallest eigenvalue; the "
+                "largest eigenvalue limits stability.",
+                2.0 / np.linalg.eigvalsh(EX01_QUADRATIC).min()),
+    )),
+}

@@ -1,0 +1,98 @@
+"""Grader-chosen inputs for exercise 01 (gradient descent and SGD)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+
+from labkit.checks import Case, Spec, call, register, value
+from labkit.functions import ROSENBROCK, quadratic
+
+
+def _shape_label(name: str, array: np.ndarray) -> str:
+    return f"{name}: {array.dtype} array of shape {array.shape}"
+
+
+def _sgd_step_cases() -> list[Case]:
+    rng = np.random.default_rng(101)
+    cases = []
+    for shape in [(3,), (4, 2), (2, 3, 2), (1,), (5, 1)]:
+        x, dx = rng.standard_normal(shape), rng.standard_normal(shape)
+        lr = float(10 ** rng.uniform(-3, 0))
+        label = f"{_shape_label('x', x)}, dx of the same shape, lr={lr:.4g}"
+        cases.append(Case((x, dx, lr), ("x", "dx", "lr"), label))
+    return cases
+
+
+def _minibatch_cases() -> list[Case]:
+    cases = []
+    settings = [(10, 3, 0, True, False), (12, 4, 1, True, False), (7, 7, 2, True, False),
+                (9, 2, 3, True, True), (6, 4, 4, False, False), (5, 1, 5, True, False)]
+    for n, batch_size, seed, shuffle, drop_last in settings:
+        label = (f"n={n}, batch_size={batch_size}, rng=np.random.default_rng({seed}), "
+                 f"shuffle={shuffle}, drop_last={drop_last}")
+        cases.append(Case((n, batch_size, seed, shuffle, drop_last), (), label))
+    return cases
+
+
+def _run_minibatches(answer, case: Case) -> dict:
+    n, batch_size, seed, shuffle, drop_last = case.args
+    batches = answer(n, batch_size, np.random.default_rng(seed), shuffle=shuffle,
+                     drop_last=drop_last)
+    return {"value": [np.asarray(b) for b in batches], "mutated": []}
+
+
+def _random_spd(rng: np.random.Generator, d: int) -> np.ndarray:
+    Q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    return Q @ np.diag(rng.uniform(0.5, 4.0, d)) @ Q.T
+
+
+def _gradient_descent_cases() -> list[Case]:
+    rng = np.random.default_rng(202)
+    cases = []
+    for d, steps in [(2, 10), (3, 25), (5, 15), (1, 8)]:
+        A, b = _random_spd(rng, d), rng.standard_normal(d)
+        lr = float(rng.uniform(0.05, 0.4))
+        surface = quadratic(A, b)
+        x0 = rng.standard_normal(d)
+        label = (f"grad_fn = gradient of ½xᵀAx − bᵀx in {d} dimensions, x0 of shape ({d},), "
+                 f"lr={lr:.4g}, num_steps={steps}")
+        cases.append(Case((surface.grad, x0, lr, steps), ("grad_fn", "x0", "lr", "num_steps"),
+                          label))
+    x0 = np.array([-1.2, 1.0])
+    cases.append(Case((ROSENBROCK.grad, x0, 1e-3, 40), ("grad_fn", "x0", "lr", "num_steps"),
+                      "grad_fn = Rosenbrock's gradient, x0=[-1.2, 1.0], lr=0.001, num_steps=40"))
+    return cases
+
+
+@cache
+def _digits_subset(n: int = 300) -> tuple[np.ndarray, np.ndarray]:
+    from labkit.data import digits
+
+    split = digits(seed=0)
+    return split.X_train[:n], split.y_train[:n]
+
+
+def _train_softmax_cases() -> list[Case]:
+    X, y = _digits_subset()
+    cases = []
+    for batch_size, lr, epochs, seed in [(32, 0.1, 3, 0), (300, 0.5, 3, 1), (1, 0.01, 1, 2),
+                                         (64, 0.2, 2, 3)]:
+        label = (f"X, y = the first 300 training digits (X: float64 (300, 64)), "
+                 f"batch_size={batch_size}, lr={lr}, epochs={epochs}, seed={seed}")
+        cases.append(Case((X, y, batch_size, lr, epochs, seed),
+                          ("X", "y", "batch_size", "lr", "epochs", "seed"), label))
+    return cases
+
+
+def _experiment_case() -> list[Case]:
+    return [Case((), (), "your value of critical_lr")]
+
+
+register(Spec("sgd.sgd_step", _sgd_step_cases, call, "one SGD step"))
+register(Spec("sgd.sgd_step.no_mutation", _sgd_step_cases, call, "sgd_step leaves its inputs"))
+register(Spec("sgd.minibatches", _minibatch_cases, _run_minibatches, "one epoch of batches"))
+register(Spec("sgd.gradient_descent", _gradient_descent_cases, call, "GD iterates"))
+register(Spec("sgd.train_softmax", _train_softmax_cases, call, "per-epoch training loss"))
+register(Spec("sgd.critical_lr", _experiment_case, value, "the measured critical rate"))

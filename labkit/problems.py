@@ -1,0 +1,18 @@
+"""Fixed problems that the exercises' experiments are about (shared by notebook and grader)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+EX01_QUADRATIC = np.array([[6.0, 2.0, 0.0],
+                           [2.0, 5.0, 1.0],
+                           [0.0, 1.0, 3.0]])
+"""Exercise 01: the Hessian of ``f(x) = ½ xᵀAx`` whose critical learning rate is measured."""
+
+EX02_QUADRATIC = np.diag([1.0, 50.0])
+"""Exercise 02: an ill-conditioned bowl (κ = 50) on which momentum values are compared."""
+EX02_START = np.array([1.0, 1.0])
+EX02_LR = 0.01
+EX02_TOLERANCE = 1e-6
+EX02_MAX_STEPS = 5000
+EX02_MOMENTA = (0.0, 0.5, 0.9, 0.95, 0.99)
