@@ -94,8 +94,8 @@ def judge(check_id: str, record: dict | None) -> Verdict:
             return Verdict(check_id, True, exp.weight, f"✓ {check_id}: the reported value is "
                            "within tolerance.", cases_passed=1, cases_total=1)
         _, w, g, diff = failures[0]
-        lines = [f"✗ {check_id}: the reported value is not within tolerance "
-                 f"(relative {exp.rtol:g}).", f"    got:      {summarize(g)}",
+        lines = [f"✗ {check_id}: the reported value is not within tolerance (relative "
+                 f"{exp.rtol:g}, absolute {exp.atol:g}).", f"    got:      {summarize(g)}",
                  f"    problem:  {diff}"]
         mistake = _recognise(exp, check_id, got, errors, lines)
         return fail("\n".join(lines), mistake=mistake)
@@ -141,6 +141,16 @@ def _judge_untouched(check_id, exp, cases, results, errors, fail) -> Verdict:
                         mistake=mistake)
     return Verdict(check_id, True, exp.weight, f"✓ {check_id}: inputs are left unchanged.",
                    cases_passed=len(cases), cases_total=len(cases))
+
+
+def _judge_safely(check_id: str, record: dict | None) -> Verdict:
+    """:func:`judge`, but a record that breaks the comparison fails only its own check."""
+    try:
+        return judge(check_id, record)
+    except Exception as error:  # a malformed or hostile record: fail it, keep grading
+        return Verdict(check_id, False, expected(check_id).weight,
+                       f"✗ {check_id}: the recorded answer could not be compared "
+                       f"({type(error).__name__}).")
 
 
 def _stream(text: str) -> nbformat.NotebookNode:
@@ -192,7 +202,7 @@ class DecideVerdicts(NbGraderPreprocessor):
                                         f"✗ {check_id}: recorded more than once; the record "
                                         "was tampered with."))
             else:
-                verdicts.append(judge(check_id, found[0] if found else None))
+                verdicts.append(_judge_safely(check_id, found[0] if found else None))
         total = sum(v.weight for v in verdicts)
         earned = sum(v.weight for v in verdicts if v.passed)
         points = float(cell.metadata["nbgrader"]["points"])

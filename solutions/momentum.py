@@ -68,7 +68,7 @@ def nesterov_step(x: Array, v: Array, dx: Array, lr: float, mu: float) -> tuple[
 
 
 def run_momentum(grad_fn: Callable[[Array], Array], x0: Array, lr: float, mu: float,
-                 num_steps: int, *, nesterov: bool = False) -> Array:
+                 num_steps: int, nesterov: bool = False) -> Array:
     """Iterate momentum (or Nesterov, change-of-variable form) from ``x0`` with ``v₀ = 0``.
 
     Returns the iterates, shape ``(num_steps + 1, d)``. The velocity is carried from step to
@@ -97,3 +97,18 @@ def optimal_momentum(A: Array) -> tuple[float, float]:
     mu = ((root_kappa - 1) / (root_kappa + 1)) ** 2
     lr = 4.0 / (np.sqrt(hi) + np.sqrt(lo)) ** 2
     return float(lr), float(mu)
+
+
+def steps_to_tolerance(grad_fn: Callable[[Array], Array], x0: Array, x_star: Array, lr: float,
+                       mu: float, tol: float, max_steps: int) -> int:
+    """Momentum steps until ``‖x_t − x*‖ < tol`` for the first time (``max_steps`` if never).
+
+    ``x_0`` counts as step 0, so a start already within ``tol`` gives 0.
+    """
+    x = np.array(x0, dtype=float)
+    v = np.zeros_like(x)
+    for t in range(max_steps):
+        if np.linalg.norm(x - x_star) < tol:
+            return t
+        x, v = momentum_step(x, v, grad_fn(x), lr, mu)
+    return max_steps

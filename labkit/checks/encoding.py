@@ -78,7 +78,16 @@ def decode(data: Any) -> Any:
 
 
 def _hashable(key: Any) -> Any:
-    return key if not isinstance(key, list) else tuple(key)
+    """Dict keys must stay hashable: 0-d arrays become scalars, other arrays tuples."""
+    if isinstance(key, np.ndarray):
+        return key.item() if key.ndim == 0 else tuple(key.ravel().tolist())
+    if isinstance(key, list):
+        return tuple(_hashable(k) for k in key)
+    try:
+        hash(key)
+    except TypeError:
+        return repr(key)
+    return key
 
 
 class Opaque:

@@ -1,0 +1,174 @@
+"""Exercise 02 (momentum and Nesterov): references and the catalog of typical mistakes."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from autograde.references import Expected, Mistake
+from labkit.problems import (
+    EX02_LR,
+    EX02_MAX_STEPS,
+    EX02_MOMENTA,
+    EX02_QUADRATIC,
+    EX02_START,
+    EX02_TOLERANCE,
+)
+from solutions import momentum as ref
+from solutions.torch_sgd import SGD
+
+
+def _momentum_sign(x, v, dx, lr, mu):
+    v_new = mu * v + lr * dx
+    return x + v_new, v_new
+
+
+def _momentum_lr_twice(x, v, dx, lr, mu):
+    v_new = mu * v - lr * dx
+    return x + lr * v_new, v_new
+
+
+def _momentum_old_velocity(x, v, dx, lr, mu):
+    return x + v, mu * v - lr * dx
+
+
+def _lookahead_at_x(x, v, grad_fn, lr, mu):
+    return ref.momentum_step(x, v, grad_fn(x), lr, mu)
+
+
+def _lookahead_full_velocity(x, v, grad_fn, lr, mu):
+    v_new = mu * v - lr * grad_fn(x + v)
+    return x + v_new, v_new
+
+
+def _lookahead_backwards(x, v, grad_fn, lr, mu):
+    v_new = mu * v - lr * grad_fn(x - mu * v)
+    return x + v_new, v_new
+
+
+def _nesterov_as_classical(x, v, dx, lr, mu):
+    return ref.momentum_step(x, v, dx, lr, mu)
+
+
+def _nesterov_sign_of_correction(x, v, dx, lr, mu):
+    v_new = mu * v - lr * dx
+    return x + mu * v + (1 + mu) * v_new, v_new
+
+
+def _run_reset_velocity(grad_fn, x0, lr, mu, num_steps, nesterov=False):
+    """The velocity is recreated at zero every step: momentum never builds up."""
+    path = [np.array(x0, dtype=float)]
+    step = ref.nesterov_step if nesterov else ref.momentum_step
+    for _ in range(num_steps):
+        x, _ = step(path[-1], np.zeros_like(path[-1]), grad_fn(path[-1]), lr, mu)
+        path.append(x)
+    return np.stack(path)
+
+
+def _run_ignores_nesterov(grad_fn, x0, lr, mu, num_steps, nesterov=False):
+    return ref.run_momentum(grad_fn, x0, lr, mu, num_steps, nesterov=False)
+
+
+class _SGDBufferNotKept(SGD):
+    """Builds the momentum buffer afresh every step (never stored in ``self.state``)."""
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = p.grad.add(p, alpha=group["weight_decay"])
+                buf = g.clone()
+                g = g.add(buf, alpha=group["momentum"]) if group["nesterov"] else buf
+                p.add_(g, alpha=-group["lr"])
+
+
+class _SGDDampenedFirstStep(SGD):
+    """Applies ``1 − dampening`` already on the first step (PyTorch copies the gradient)."""
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = p.grad.add(p, alpha=group["weight_decay"])
+                state = self.state[p]
+                buf = state.setdefault("momentum_buffer", torch.zeros_like(p))
+                buf.mul_(group["momentum"]).add_(g, alpha=1 - group["dampening"])
+                g = g.add(buf, alpha=group["momentum"]) if group["nesterov"] else buf
+                p.add_(g, alpha=-group["lr"])
+
+
+class _SGDDecayAfterMomentum(SGD):
+    """Adds the weight decay to the step after the momentum buffer, not to the gradient."""
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if "momentum_buffer" not in state:
+                    state["momentum_buffer"] = p.grad.clone()
+                else:
+                    state["momentum_buffer"].mul_(group["momentum"]).add_(
+                        p.grad, alpha=1 - group["dampening"])
+                buf = state["momentum_buffer"]
+                g = p.grad.add(buf, alpha=group["momentum"]) if group["nesterov"] else buf
+                p.add_(g.add(p, alpha=group["weight_decay"]), alpha=-group["lr"])
+
+
+def _steps_to_converge() -> dict[float, int]:
+    return {mu: ref.steps_to_tolerance(lambda x: EX02_QUADRATIC @ x, EX02_START, np.zeros(2),
+                                       EX02_LR, mu, EX02_TOLERANCE, EX02_MAX_STEPS)
+            for mu in EX02_MOMENTA}
+
+
+EXPECTED = {
+    "momentum.momentum_step": Expected(ref.momentum_step, weight=3, mistakes=(
+        Mistake("sign", "The velocity must move against the gradient: v = mu·v − lr·dx.",
+                _momentum_sign),
+        Mistake("lr_twice", "The learning rate is applied twice: x moves by v, not lr·v.",
+                _momentum_lr_twice),
+        Mistake("old_velocity", "x moved with the old velocity; update v first, then x += v.",
+                _momentum_old_velocity),
+    )),
+    "momentum.momentum_step.no_mutation": Expected(
+        ref.momentum_step, aspect="inputs_untouched", weight=1,
+        mistakes=(Mistake("in_place", "x or v was changed in place (x += v, v *= mu); "
+                          "build new arrays and return them.", None),)),
+    "momentum.nesterov_lookahead_step": Expected(ref.nesterov_lookahead_step, mistakes=(
+        Mistake("gradient_at_x", "The gradient was taken at x, which is classical momentum; "
+                "Nesterov takes it at the look-ahead point x + mu·v.", _lookahead_at_x),
+        Mistake("gradient_at_x_plus_v", "The look-ahead point is x + mu·v, not x + v.",
+                _lookahead_full_velocity),
+        Mistake("gradient_behind", "The look-ahead goes forward, x + mu·v, not x − mu·v.",
+                _lookahead_backwards),
+    )),
+    "momentum.nesterov_step": Expected(ref.nesterov_step, mistakes=(
+        Mistake("classical", "That is classical momentum (x + v); the change-of-variable form "
+                "moves by −mu·v_prev + (1 + mu)·v.", _nesterov_as_classical),
+        Mistake("correction_sign", "The correction term subtracts mu·v_prev.",
+                _nesterov_sign_of_correction),
+    )),
+    "momentum.run_momentum": Expected(ref.run_momentum, mistakes=(
+        Mistake("velocity_reset", "The velocity is reset every step, so momentum never "
+                "builds up: create v once before the loop and carry it.", _run_reset_velocity),
+        Mistake("nesterov_ignored", "nesterov=True must use your nesterov_step.",
+                _run_ignores_nesterov),
+    )),
+    "momentum.optimizer": Expected(SGD, weight=1, mistakes=(
+        Mistake("buffer_not_kept", "The momentum buffer is not carried between steps: keep it "
+                "in self.state[p]['momentum_buffer'].", _SGDBufferNotKept),
+        Mistake("dampened_first_step", "On the first step PyTorch sets the buffer to the "
+                "gradient itself; dampening applies from the second step on.",
+                _SGDDampenedFirstStep),
+        Mistake("decay_after_momentum", "Weight decay is added to the gradient (g + λ·θ) "
+                "before it enters the momentum buffer.", _SGDDecayAfterMomentum),
+    )),
+    "momentum.steps_to_converge": Expected(_steps_to_converge(), rtol=0, atol=1,
+                                           check_dtype=False),
+}

@@ -1,0 +1,126 @@
+"""Grader-chosen inputs for exercise 02 (momentum and Nesterov)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from labkit.checks import Case, Spec, call, register, value
+from labkit.functions import ROSENBROCK, quadratic
+
+
+def _step_cases(seed: int) -> list[Case]:
+    rng = np.random.default_rng(seed)
+    cases = []
+    for shape in [(3,), (2, 4), (5,), (1, 3, 2)]:
+        x, v, dx = (rng.standard_normal(shape) for _ in range(3))
+        lr, mu = float(10 ** rng.uniform(-3, -0.5)), float(rng.choice([0.5, 0.9, 0.95, 0.99]))
+        label = (f"x, v, dx: float64 arrays of shape {shape} (v nonzero), lr={lr:.4g}, "
+                 f"mu={mu}")
+        cases.append(Case((x, v, dx, lr, mu), ("x", "v", "dx", "lr", "mu"), label))
+    return cases
+
+
+def _momentum_step_cases() -> list[Case]:
+    return _step_cases(301)
+
+
+def _nesterov_step_cases() -> list[Case]:
+    return _step_cases(302)
+
+
+def _random_quadratic(rng: np.random.Generator, d: int):
+    Q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    A = Q @ np.diag(rng.uniform(0.5, 5.0, d)) @ Q.T
+    return quadratic(A, rng.standard_normal(d))
+
+
+def _lookahead_cases() -> list[Case]:
+    rng = np.random.default_rng(303)
+    cases = []
+    for d in (2, 3, 4):
+        surface = _random_quadratic(rng, d)
+        x, v = rng.standard_normal(d), rng.standard_normal(d)
+        lr, mu = float(rng.uniform(0.01, 0.2)), float(rng.choice([0.5, 0.9, 0.99]))
+        label = (f"grad_fn = gradient of a random {d}-D quadratic, x and v of shape ({d},) "
+                 f"(v nonzero), lr={lr:.4g}, mu={mu}")
+        cases.append(Case((x, v, surface.grad, lr, mu), ("x", "v", "grad_fn", "lr", "mu"),
+                          label))
+    x, v = np.array([-1.0, 1.5]), np.array([0.05, -0.02])
+    cases.append(Case((x, v, ROSENBROCK.grad, 1e-3, 0.9), ("x", "v", "grad_fn", "lr", "mu"),
+                      "grad_fn = Rosenbrock's gradient, x=[-1, 1.5], v=[0.05, -0.02], "
+                      "lr=0.001, mu=0.9"))
+    return cases
+
+
+def _run_momentum_cases() -> list[Case]:
+    rng = np.random.default_rng(304)
+    cases = []
+    for d, steps, nesterov in [(2, 20, False), (3, 30, True), (4, 15, False), (2, 25, True)]:
+        surface = _random_quadratic(rng, d)
+        x0 = rng.standard_normal(d)
+        lr, mu = float(rng.uniform(0.01, 0.1)), float(rng.choice([0.5, 0.9]))
+        label = (f"grad_fn = gradient of a random {d}-D quadratic, x0 of shape ({d},), "
+                 f"lr={lr:.4g}, mu={mu}, num_steps={steps}, nesterov={nesterov}")
+        cases.append(Case((surface.grad, x0, lr, mu, steps, nesterov),
+                          ("grad_fn", "x0", "lr", "mu", "num_steps", "nesterov"), label))
+    return cases
+
+
+# -- the torch optimizer ----------------------------------------------------------------------
+_OPTIMIZER_SETTINGS = [
+    # (hyperparameters, steps, step at which lr is halved or None)
+    (dict(lr=0.05, momentum=0.9), 40, None),
+    (dict(lr=0.02, momentum=0.9, nesterov=True), 40, None),
+    (dict(lr=0.05, momentum=0.5, dampening=0.3), 30, None),
+    (dict(lr=0.03, momentum=0.9, weight_decay=0.1), 30, None),
+    (dict(lr=0.05), 20, None),
+    (dict(lr=0.05, momentum=0.95, nesterov=True, weight_decay=0.01), 40, 20),
+]
+
+
+def _optimizer_cases() -> list[Case]:
+    cases = []
+    for i, (hyper, steps, halve_at) in enumerate(_OPTIMIZER_SETTINGS):
+        label = (f"{steps} steps on a random 2-tensor problem (float64) with {hyper}"
+                 + (f", lr halved after step {halve_at}" if halve_at else "")
+                 + "; one parameter gets no gradient")
+        cases.append(Case((400 + i, hyper, steps, halve_at), (), label))
+    return cases
+
+
+def _run_optimizer(optimizer_class, case: Case) -> dict:
+    """Train two parameter tensors (plus one that never gets a gradient) and return them."""
+    import torch
+
+    seed, hyper, steps, halve_at = case.args
+    generator = torch.Generator().manual_seed(seed)
+    A = torch.randn(4, 3, generator=generator, dtype=torch.float64)
+    target = torch.randn(4, generator=generator, dtype=torch.float64)
+    w = torch.randn(3, generator=generator, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(1, generator=generator, dtype=torch.float64, requires_grad=True)
+    frozen = torch.randn(2, generator=generator, dtype=torch.float64, requires_grad=True)
+    optimizer = optimizer_class([w, b, frozen], **hyper)
+    for step in range(steps):
+        if halve_at is not None and step == halve_at:
+            for group in optimizer.param_groups:
+                group["lr"] = group["lr"] / 2
+        optimizer.zero_grad()
+        loss = ((torch.tanh(A @ w + b) - target) ** 2).mean()
+        loss.backward()
+        optimizer.step()
+    return {"value": [w.detach().clone(), b.detach().clone(), frozen.detach().clone()],
+            "mutated": []}
+
+
+def _experiment_case() -> list[Case]:
+    return [Case((), (), "your dict steps_to_converge")]
+
+
+register(Spec("momentum.momentum_step", _momentum_step_cases, call, "classical momentum"))
+register(Spec("momentum.momentum_step.no_mutation", _momentum_step_cases, call,
+              "momentum_step leaves its inputs"))
+register(Spec("momentum.nesterov_lookahead_step", _lookahead_cases, call, "look-ahead form"))
+register(Spec("momentum.nesterov_step", _nesterov_step_cases, call, "change-of-variable form"))
+register(Spec("momentum.run_momentum", _run_momentum_cases, call, "momentum iterates"))
+register(Spec("momentum.optimizer", _optimizer_cases, _run_optimizer, "torch optimizer"))
+register(Spec("momentum.steps_to_converge", _experiment_case, value, "steps per momentum"))
