@@ -74,7 +74,7 @@ class Course:
         config = PyFileConfigLoader(CONFIG_FILE.name, path=str(CONFIG_FILE.parent)).load_config()
         config.CourseDirectory.root = str(self.root)
         if self.cell_timeout is not None:
-            config.Execute.timeout = self.cell_timeout
+            config.GradingExecute.timeout = self.cell_timeout
         return config
 
     def api(self):
@@ -158,6 +158,7 @@ class Course:
             outcome = api.autograde(exercise, student, force=True, create=True)
             if not outcome["success"]:
                 problems.append(_failure_reason(outcome))
+            problems += self._execution_problems(exercise, student)
             score, max_score = self.score(exercise, student)
             results.append(SubmissionResult(student, score, max_score, outcome["success"],
                                             problems))
@@ -175,6 +176,23 @@ class Course:
         except Exception as error:
             return [f"the notebook could not be read: {error}"]
         return []
+
+    def _execution_problems(self, exercise: str, student: str) -> list[str]:
+        """What went wrong while the submission ran: timeouts and a dying kernel."""
+        path = self.root / "autograded" / student / exercise / f"{exercise}.ipynb"
+        if not path.exists():
+            return []
+        problems = []
+        for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+            where = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index}")
+            for output in cell.get("outputs", []):
+                if output.output_type != "error":
+                    continue
+                if output.ename == "KernelDied" and "earlier" not in output.evalue:
+                    problems.append(f"the kernel died in {where}; later cells were not run")
+                elif output.ename in ("CellTimeoutError", "TimeoutError"):
+                    problems.append(f"{where} ran past the time limit and was stopped")
+        return problems
 
     def score(self, exercise: str, student: str) -> tuple[float, float]:
         """The autograded score and the maximum (all parts, manual ones included)."""

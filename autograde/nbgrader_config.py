@@ -10,13 +10,13 @@ from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
     ClearHiddenTests,
-    Execute,
     GetGrades,
     IgnorePattern,
     LimitOutput,
     SaveAutoGrades,
 )
 
+from autograde.execute import GradingExecute
 from autograde.verdicts import DecideVerdicts
 
 c = get_config()  # noqa: F821  (provided by traitlets when this file is loaded)
@@ -32,7 +32,7 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # Autograding: the verdicts of hidden checks are decided outside the kernel, right after
 # execution and before nbgrader reads the scores.
 c.Autograde.autograde_preprocessors = [
-    Execute,
+    GradingExecute,
     IgnorePattern,
     ClearMetadataPreprocessor,
     DecideVerdicts,
@@ -41,8 +41,8 @@ c.Autograde.autograde_preprocessors = [
     AssignLatePenalties,
     CheckCellMetadata,
 ]
-c.Execute.timeout = 60  # seconds per cell: a runaway cell fails, the notebook goes on
-c.Execute.interrupt_on_timeout = True
+c.GradingExecute.timeout = 60  # seconds per cell: a runaway cell fails, the notebook goes on
+c.GradingExecute.interrupt_on_timeout = True
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 60
 

@@ -1,0 +1,156 @@
+"""``optbook-grade``: release exercises, grade a folder of submissions, feedback, export.
+
+Examples::
+
+    optbook-grade release 01-sgd --course ~/class
+    optbook-grade grade 01-sgd --submissions ~/inbox/01 --course ~/class
+    optbook-grade feedback 01-sgd --course ~/class
+    optbook-grade export --course ~/class --to grades.csv
+    optbook-grade validate 01-sgd        # the source must earn every autograded point
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+DEFAULT_COURSE = "course"
+
+
+def _course(args):
+    from autograde.course import Course
+
+    return Course(args.course, cell_timeout=getattr(args, "timeout", None))
+
+
+def _exercises(names: list[str]) -> list[str]:
+    from autograde.course import exercise_ids
+
+    return exercise_ids() if names == ["all"] else names
+
+
+def cmd_list(args) -> int:
+    from autograde.course import exercise_ids
+
+    print("\n".join(exercise_ids()))
+    return 0
+
+
+def cmd_release(args) -> int:
+    course = _course(args)
+    for exercise in _exercises(args.exercise):
+        print(f"released {exercise}: {course.release(exercise)}")
+    return 0
+
+
+def print_summary(exercise: str, results) -> None:
+    """One line per submission: score, and why points were lost when grading was cut short."""
+    width = max([len(r.student) for r in results] + [7])
+    print(f"\n{exercise}: {len(results)} submission(s)")
+    print(f"{'student':<{width}}  {'score':>12}  notes")
+    for r in results:
+        notes = "; ".join(r.problems) if r.problems else "ok"
+        print(f"{r.student:<{width}}  {r.score:>5.2f} / {r.max_score:<5.2f}  {notes}")
+
+
+def cmd_grade(args) -> int:
+    course = _course(args)
+    if not (course.root / "release" / args.exercise).exists():
+        course.release(args.exercise)
+    notes = course.collect(args.exercise, args.submissions) if args.submissions else {}
+    results = course.grade(args.exercise, notes=notes, progress=not args.quiet)
+    print_summary(args.exercise, results)
+    return 0
+
+
+def cmd_feedback(args) -> int:
+    print(f"feedback written to {_course(args).feedback(args.exercise)}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    print(f"grades exported to {_course(args).export(args.to)}")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    """Grade each exercise's own source notebook as if it were a submission."""
+    import nbformat
+
+    from autograde.course import Course, exercise_notebook
+
+    failures = 0
+    for exercise in _exercises(args.exercise):
+        with tempfile.TemporaryDirectory() as tmp:
+            course = Course(Path(tmp) / "course", cell_timeout=args.timeout)
+            course.release(exercise)
+            inbox = Path(tmp) / "inbox" / "instructor"
+            inbox.mkdir(parents=True)
+            nbformat.write(exercise_notebook(exercise), inbox / f"{exercise}.ipynb")
+            result = course.grade(exercise, notes=course.collect(exercise, inbox.parent))[0]
+            manual = _manual_points(course, exercise)
+            full = abs(result.score - (result.max_score - manual)) < 1e-9
+            failures += not full
+            status = "ok" if full else "FAILED"
+            print(f"{exercise}: {status} — source scores {result.score:g} of "
+                  f"{result.max_score - manual:g} autograded points ({manual:g} graded by hand)")
+    return 1 if failures else 0
+
+
+def _manual_points(course, exercise: str) -> float:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(course.gradebook_url) as gradebook:
+        notebooks = gradebook.find_assignment(exercise).notebooks
+        return float(sum(cell.max_score for nb in notebooks for cell in nb.grade_cells
+                         if cell.cell_type == "markdown"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="optbook-grade", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, func, help_: str, exercise: str | None = None):
+        p = sub.add_parser(name, help=help_, description=help_)
+        if exercise == "many":
+            p.add_argument("exercise", nargs="+", help="exercise id(s), e.g. 01-sgd, or 'all'")
+        elif exercise == "one":
+            p.add_argument("exercise", help="exercise id, e.g. 01-sgd")
+        if name != "list":
+            p.add_argument("--course", default=DEFAULT_COURSE,
+                           help="nbgrader course directory (default: ./course)")
+        p.set_defaults(func=func)
+        return p
+
+    add("list", cmd_list, "list the exercises in this repository")
+    add("release", cmd_release, "generate the student version of exercises", "many")
+    grade = add("grade", cmd_grade, "autograde a folder of submissions", "one")
+    grade.add_argument("--submissions", help="folder with one subfolder per student holding "
+                       "<exercise>.ipynb (default: what is already in <course>/submitted)")
+    grade.add_argument("--timeout", type=int, default=None,
+                       help="seconds a single cell may run (default from nbgrader_config.py)")
+    grade.add_argument("--quiet", action="store_true", help="no progress bar")
+    add("feedback", cmd_feedback, "write HTML feedback for graded submissions", "one")
+    export = add("export", cmd_export, "export all grades as CSV (nbgrader's exporter)")
+    export.add_argument("--to", default="grades.csv", help="CSV file to write")
+    validate = add("validate", cmd_validate, "check that each exercise's source notebook "
+                   "earns every autograded point", "many")
+    validate.add_argument("--timeout", type=int, default=None)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    # nbgrader's SQLAlchemy usage warns on every run; the warnings say nothing to the user.
+    warnings.filterwarnings("ignore", module="nbgrader")
+    warnings.filterwarnings("ignore", message=".*not in session.*")
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""Round trips of every exercise and the structure every exercise must follow."""
+
+from __future__ import annotations
+
+import pytest
+
+from autograde.course import exercise_ids, exercise_notebook
+from autograde.references import expected
+from autograde.verdicts import checks_in
+from labkit import checks
+
+EXERCISES = exercise_ids()
+
+
+def _cells(exercise):
+    for cell in exercise_notebook(exercise).cells:
+        yield cell, cell.metadata.get("nbgrader", {})
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_every_autograded_cell_has_a_hidden_check_with_a_reference(exercise):
+    """Principle 2: no test cell may rest on in-kernel asserts alone."""
+    test_cells = [c for c, m in _cells(exercise)
+                  if m.get("grade") and not m.get("solution") and c.cell_type == "code"]
+    assert test_cells
+    for cell in test_cells:
+        ids = checks_in(cell.source)
+        assert ids, f"{cell.metadata['nbgrader']['grade_id']} has no hidden check"
+        hidden = cell.source.split("### BEGIN HIDDEN TESTS", 1)
+        assert len(hidden) == 2 and all(i in hidden[1] for i in ids), "checks must be hidden"
+        for check_id in ids:
+            assert checks.spec(check_id).cases(), check_id
+            assert expected(check_id).reference is not None, check_id
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_exercise_has_parts_an_experiment_and_a_written_question(exercise):
+    metas = [m for _, m in _cells(exercise)]
+    graded_code = [m for m in metas if m.get("grade") and not m.get("solution")]
+    written = [m for m in metas if m.get("grade") and m.get("solution")]
+    assert len(graded_code) >= 4 and written
+    ids = {m["grade_id"] for m in metas if m}
+    assert len(ids) == len([m for m in metas if m]), "grade ids must be unique"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_source_scores_full_and_release_scores_zero(graded, exercise):
+    graded_class = graded[exercise]
+    correct = graded_class.cell_points("correct")
+    blank = graded_class.cell_points("blank")
+    with_points = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
+                   for c, m in _cells(exercise)
+                   if m.get("grade") and not m.get("solution")}
+    assert correct == {k: float(v) for k, v in with_points.items()}
+    assert set(blank) == set(with_points) and not any(blank.values())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_release_holds_no_solution_and_no_hidden_test(graded, exercise):
+    release = graded[exercise].course.root / "release" / exercise / f"{exercise}.ipynb"
+    text = release.read_text()
+    for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "labkit.checks", "Model answer"):
+        assert marker not in text

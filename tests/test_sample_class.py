@@ -1,0 +1,69 @@
+"""The sample classes: every student's exact points, recognised mistakes and clear reports."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from autograde.cli import print_summary
+from tests.classes import SAMPLE_CLASSES
+
+STUDENTS = [(ex, name) for ex, cls in SAMPLE_CLASSES.items() for name in cls]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("exercise", "student"), STUDENTS, ids=[f"{e}:{s}" for e, s in STUDENTS])
+def test_exact_points_per_cell(graded, exercise, student):
+    graded_class = graded[exercise]
+    expected = graded_class.students[student]
+    assert graded_class.cell_points(student) == expected.points
+    result = graded_class.results[student]
+    assert result.score == pytest.approx(sum(expected.points.values()))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("exercise", "student"), STUDENTS, ids=[f"{e}:{s}" for e, s in STUDENTS])
+def test_mistakes_recognised_and_reported(graded, exercise, student):
+    graded_class = graded[exercise]
+    expected = graded_class.students[student]
+    result = graded_class.results[student]
+    if expected.file != "malformed":
+        found = graded_class.recognised_mistakes(student)
+        assert {k: found.get(k) for k in expected.mistakes} == expected.mistakes
+    if expected.note:
+        assert any(expected.note in problem for problem in result.problems), result.problems
+
+
+@pytest.mark.slow
+def test_summary_lists_every_student(graded, capsys):
+    for exercise, graded_class in graded.items():
+        if exercise not in SAMPLE_CLASSES:
+            continue
+        print_summary(exercise, list(graded_class.results.values()))
+        out = capsys.readouterr().out
+        for student in graded_class.students:
+            assert student in out
+        assert "not valid JSON" in out or exercise != "01-sgd"
+
+
+@pytest.mark.slow
+def test_feedback_teaches_without_leaking(graded):
+    graded_class = graded["01-sgd"]
+    feedback_root = graded_class.course.feedback("01-sgd")
+    html = (feedback_root / "wrong_sign" / "01-sgd" / "01-sgd.html").read_text()
+    assert "Likely mistake" in html and "uphill" in html
+    assert "expected:" in html and "First failing input" in html
+    for leak in ("BEGIN HIDDEN TESTS", "check(&quot;sgd", 'check("sgd', "BEGIN SOLUTION",
+                 "rng.permutation(n) if shuffle"):
+        assert leak not in html, leak
+
+
+@pytest.mark.slow
+def test_grades_export_as_csv(graded, tmp_path):
+    graded_class = graded["01-sgd"]
+    rows = list(csv.DictReader(open(graded_class.course.export(tmp_path / "grades.csv"))))
+    scores = {row["student_id"]: float(row["raw_score"]) for row in rows
+              if row["assignment"] == "01-sgd"}
+    for student, expected in graded_class.students.items():
+        assert scores[student] == pytest.approx(sum(expected.points.values())), student
