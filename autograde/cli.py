@@ -17,13 +17,16 @@ import tempfile
 import warnings
 from pathlib import Path
 
+from autograde.sandbox import SandboxUnavailableError
+
 DEFAULT_COURSE = "course"
 
 
 def _course(args):
     from autograde.course import Course
 
-    return Course(args.course, cell_timeout=getattr(args, "timeout", None))
+    return Course(args.course, cell_timeout=getattr(args, "timeout", None),
+                  sandbox=not getattr(args, "no_sandbox", False))
 
 
 def _exercises(names: list[str]) -> list[str]:
@@ -61,7 +64,11 @@ def cmd_grade(args) -> int:
     if not (course.root / "release" / args.exercise).exists():
         course.release(args.exercise)
     notes = course.collect(args.exercise, args.submissions) if args.submissions else {}
-    results = course.grade(args.exercise, notes=notes, progress=not args.quiet)
+    try:
+        results = course.grade(args.exercise, notes=notes, progress=not args.quiet)
+    except SandboxUnavailableError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print_summary(args.exercise, results)
     return 0
 
@@ -135,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--timeout", type=int, default=None,
                        help="seconds a single cell may run (default from nbgrader_config.py)")
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
+    grade.add_argument("--no-sandbox", action="store_true",
+                       help="run student code without bubblewrap (unsafe; for machines "
+                       "where the sandbox cannot run)")
     add("feedback", cmd_feedback, "write HTML feedback for graded submissions", "one")
     export = add("export", cmd_export, "export all grades as CSV (nbgrader's exporter)")
     export.add_argument("--to", default="grades.csv", help="CSV file to write")

@@ -61,13 +61,15 @@ class SubmissionResult:
 class Course:
     """An nbgrader course directory driven through :class:`nbgrader.apps.NbGraderAPI`."""
 
-    def __init__(self, root: str | Path, *, cell_timeout: int | None = None) -> None:
+    def __init__(self, root: str | Path, *, cell_timeout: int | None = None,
+                 sandbox: bool = True) -> None:
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         config_stub = self.root / "nbgrader_config.py"
         if not config_stub.exists():
             config_stub.write_text(f"load_subconfig({str(CONFIG_FILE)!r})\n")
         self.cell_timeout = cell_timeout
+        self.sandbox = sandbox
 
     # -- configuration -------------------------------------------------------------------
     def config(self) -> Config:
@@ -75,6 +77,8 @@ class Course:
         config.CourseDirectory.root = str(self.root)
         if self.cell_timeout is not None:
             config.GradingExecute.timeout = self.cell_timeout
+        if not self.sandbox:
+            config.GradingExecute.sandbox = False
         return config
 
     def api(self):
@@ -144,6 +148,7 @@ class Course:
               notes: dict[str, list[str]] | None = None, progress: bool = False
               ) -> list[SubmissionResult]:
         """Autograde each student's submission; a broken one is reported, never fatal."""
+        self.require_sandbox()
         students = self.students(exercise) if students is None else students
         api = self.api()
         results = []
@@ -163,6 +168,17 @@ class Course:
             results.append(SubmissionResult(student, score, max_score, outcome["success"],
                                             problems))
         return results
+
+    def require_sandbox(self) -> None:
+        """Refuse to grade unsandboxed unless the instructor opted out explicitly."""
+        from autograde.sandbox import SandboxUnavailableError, check_available
+
+        reason = check_available() if self.sandbox else None
+        if reason is not None:
+            raise SandboxUnavailableError(
+                f"refusing to grade: student code must run sandboxed, but {reason}. Install "
+                "it, or pass --no-sandbox to grade without isolation (student code could then "
+                "read the solutions and the gradebook).")
 
     def _readability_problems(self, exercise: str, student: str) -> list[str]:
         path = self.root / "submitted" / student / exercise / f"{exercise}.ipynb"
