@@ -15,6 +15,7 @@ The course directory holds a class's data, so it lives outside the repository by
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +71,7 @@ class Course:
             config_stub.write_text(f"load_subconfig({str(CONFIG_FILE)!r})\n")
         self.cell_timeout = cell_timeout
         self.sandbox = sandbox
+        self.last_outcomes: dict[str, dict] = {}
 
     # -- configuration -------------------------------------------------------------------
     def config(self) -> Config:
@@ -81,11 +83,20 @@ class Course:
             config.GradingExecute.sandbox = False
         return config
 
-    def api(self):
+    def api(self, precomputed: Path | None = None):
+        """nbgrader's API on this course; with ``precomputed``, autograde records notebooks
+        that workers already executed instead of executing them (see autograde.runner)."""
         from nbgrader.apps import NbGraderAPI
         from nbgrader.coursedir import CourseDirectory
+        from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, SaveAutoGrades
+
+        from autograde.runner import UsePrecomputed
 
         config = self.config()
+        if precomputed is not None:
+            config.Autograde.autograde_preprocessors = [
+                UsePrecomputed, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+            config.UsePrecomputed.staged_directory = str(precomputed)
         return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
     @property
@@ -145,29 +156,54 @@ class Course:
         return sorted(p.name for p in submitted.iterdir() if (p / exercise).is_dir())
 
     def grade(self, exercise: str, students: list[str] | None = None,
-              notes: dict[str, list[str]] | None = None, progress: bool = False
-              ) -> list[SubmissionResult]:
-        """Autograde each student's submission; a broken one is reported, never fatal."""
+              notes: dict[str, list[str]] | None = None, progress: bool = False, *,
+              workers: int | None = None, scheduler: str | None = None,
+              regrade: bool = False) -> list[SubmissionResult]:
+        """Autograde the submissions of ``exercise`` (see :mod:`autograde.runner`).
+
+        Work runs in ``workers`` processes (default: one per core) or on the Dask cluster at
+        ``scheduler``. Submissions graded earlier and unchanged since are skipped unless
+        ``regrade``. A broken submission is reported, never fatal.
+        """
+        from autograde.runner import grade_in_parallel
+
         self.require_sandbox()
         students = self.students(exercise) if students is None else students
-        api = self.api()
-        results = []
-        iterator = students
+        bar = None
         if progress:
             from tqdm import tqdm
 
-            iterator = tqdm(students, desc=f"grading {exercise}", unit="submission")
-        for student in iterator:
+            bar = tqdm(total=len(students), desc=f"grading {exercise}", unit="submission")
+            bar.update(sum(self.is_graded(exercise, s) for s in students) if not regrade else 0)
+        _, reports = grade_in_parallel(
+            self, exercise, students, workers=workers or os.cpu_count() or 1,
+            scheduler=scheduler, regrade=regrade,
+            progress=(lambda _: bar.update(1)) if bar else None)
+        if bar:
+            bar.close()
+        results = []
+        for student in students:
             problems = list((notes or {}).get(student, []))
             problems += self._readability_problems(exercise, student)
-            outcome = api.autograde(exercise, student, force=True, create=True)
-            if not outcome["success"]:
-                problems.append(_failure_reason(outcome))
             problems += self._execution_problems(exercise, student)
+            outcome = self.last_outcomes.get(student)
+            report = reports.get(student)
+            if report is not None and not report.ok and not problems:
+                problems.append(report.error)
+            if outcome is not None and not outcome["success"] and not problems:
+                problems.append(_failure_reason(outcome))
             score, max_score = self.score(exercise, student)
-            results.append(SubmissionResult(student, score, max_score, outcome["success"],
-                                            problems))
+            ok = (outcome is None or outcome["success"]) and (report is None or report.ok)
+            results.append(SubmissionResult(student, score, max_score, ok, problems))
         return results
+
+    def is_graded(self, exercise: str, student: str) -> bool:
+        """Whether this exact submission has been graded and recorded already."""
+        from autograde.runner import MARKER, submission_digest
+
+        marker = self.root / "autograded" / student / exercise / MARKER
+        submitted = self.root / "submitted" / student / exercise / f"{exercise}.ipynb"
+        return marker.exists() and marker.read_text() == submission_digest(submitted)
 
     def require_sandbox(self) -> None:
         """Refuse to grade unsandboxed unless the instructor opted out explicitly."""

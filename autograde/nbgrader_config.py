@@ -25,6 +25,9 @@ c.CourseDirectory.course_id = "optbook"
 # Submissions are graded as written; a file that is not a notebook is reported, not copied.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
 
+# A graded cell the student deleted is put back from the source and graded, not skipped.
+c.OverwriteCells.add_missing_cells = True
+
 # Students get the standard stubs.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
