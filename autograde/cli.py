@@ -65,7 +65,9 @@ def cmd_grade(args) -> int:
         course.release(args.exercise)
     notes = course.collect(args.exercise, args.submissions) if args.submissions else {}
     try:
-        results = course.grade(args.exercise, notes=notes, progress=not args.quiet)
+        results = course.grade(args.exercise, notes=notes, progress=not args.quiet,
+                               workers=args.workers, scheduler=args.scheduler,
+                               regrade=args.regrade)
     except SandboxUnavailableError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -142,6 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--timeout", type=int, default=None,
                        help="seconds a single cell may run (default from nbgrader_config.py)")
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
+    grade.add_argument("--workers", type=int, default=None,
+                       help="parallel worker processes (default: one per core)")
+    grade.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="hand the work to a Dask distributed scheduler (e.g. "
+                       "tcp://host:8786); its workers must see the course directory")
+    grade.add_argument("--regrade", action="store_true",
+                       help="grade again submissions that were already graded and unchanged")
     grade.add_argument("--no-sandbox", action="store_true",
                        help="run student code without bubblewrap (unsafe; for machines "
                        "where the sandbox cannot run)")

@@ -1,0 +1,108 @@
+"""Parallel and resumable grading: same scores as one at a time, survives kill -9, Dask."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+
+from autograde.course import Course
+from tests.classes import write_submission
+from tests.fixtures.sample_class import CLASS_01
+
+REPO = Path(__file__).resolve().parent.parent
+STUDENTS = ["correct", "wrong_sign", "in_place", "no_reshuffle", "critical_one_over_lambda",
+            "blank"]
+
+
+def _class(tmp_path: Path, names=STUDENTS) -> Course:
+    warnings.filterwarnings("ignore", message=".*not in session.*")
+    course = Course(tmp_path / "course", cell_timeout=10)
+    release = course.release("01-sgd")
+    inbox = tmp_path / "inbox"
+    for name in names:
+        write_submission(release, "01-sgd", CLASS_01[name], inbox / name)
+    course.collect("01-sgd", inbox)
+    return course
+
+
+def _scores(course: Course, names=STUDENTS) -> dict[str, float]:
+    return {name: course.score("01-sgd", name)[0] for name in names}
+
+
+def _expected(names=STUDENTS) -> dict[str, float]:
+    return {name: float(sum(CLASS_01[name].points.values())) for name in names}
+
+
+@pytest.mark.slow
+def test_one_worker_and_two_workers_give_the_same_scores(tmp_path):
+    one = _class(tmp_path / "one")
+    one.grade("01-sgd", workers=1)
+    two = _class(tmp_path / "two")
+    two.grade("01-sgd", workers=2)
+    assert _scores(one) == _scores(two) == _expected()
+
+
+@pytest.mark.slow
+def test_a_killed_run_resumes_without_regrading_or_duplicates(tmp_path):
+    course = _class(tmp_path)
+    script = ("import sys, warnings; warnings.filterwarnings('ignore');"
+              "from autograde.course import Course;"
+              f"Course({str(course.root)!r}, cell_timeout=10).grade('01-sgd', workers=1)")
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and sum(course.is_graded("01-sgd", s) for s in STUDENTS) < 2:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole run, workers and kernels included
+    proc.wait()
+    done_before = {s for s in STUDENTS if course.is_graded("01-sgd", s)}
+    assert 2 <= len(done_before) < len(STUDENTS)
+    markers = {s: (course.root / "autograded" / s / "01-sgd" / ".optbook-graded").stat().st_mtime
+               for s in done_before}
+
+    results = course.grade("01-sgd", workers=2)
+
+    assert {r.student for r in results} == set(STUDENTS)
+    assert _scores(course) == _expected()
+    for student, mtime in markers.items():  # nothing graded before was graded again
+        marker = course.root / "autograded" / student / "01-sgd" / ".optbook-graded"
+        assert marker.stat().st_mtime == mtime
+    from nbgrader.api import Gradebook
+
+    with Gradebook(course.gradebook_url) as gradebook:
+        submissions = gradebook.find_assignment("01-sgd").submissions
+        assert sorted(s.student.id for s in submissions) == sorted(STUDENTS)
+
+
+@pytest.mark.slow
+def test_regrade_grades_again_and_a_changed_submission_is_regraded(tmp_path):
+    names = ["correct", "blank"]
+    course = _class(tmp_path, names)
+    course.grade("01-sgd", workers=2)
+    assert _scores(course, names) == _expected(names)
+    # "blank" resubmits a correct notebook: only that one is graded again.
+    release = course.root / "release" / "01-sgd" / "01-sgd.ipynb"
+    write_submission(release, "01-sgd", CLASS_01["correct"], tmp_path / "resubmit" / "blank")
+    course.collect("01-sgd", tmp_path / "resubmit")
+    assert not course.is_graded("01-sgd", "blank") and course.is_graded("01-sgd", "correct")
+    course.grade("01-sgd", workers=2)
+    assert _scores(course, names) == {"correct": 10.0, "blank": 10.0}
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_grades_like_the_local_pool(tmp_path):
+    from distributed import LocalCluster
+
+    names = ["correct", "wrong_sign", "blank"]
+    course = _class(tmp_path, names)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster:
+        course.grade("01-sgd", scheduler=cluster.scheduler_address)
+    assert _scores(course, names) == _expected(names)
