@@ -5,6 +5,7 @@ Examples::
     optbook-grade release 01-sgd --course ~/class
     optbook-grade grade 01-sgd --submissions ~/inbox/01 --course ~/class
     optbook-grade feedback 01-sgd --course ~/class
+    optbook-grade report 01-sgd --course ~/class
     optbook-grade export --course ~/class --to grades.csv
     optbook-grade validate 01-sgd        # the source must earn every autograded point
 """
@@ -77,6 +78,17 @@ def cmd_grade(args) -> int:
 
 def cmd_feedback(args) -> int:
     print(f"feedback written to {_course(args).feedback(args.exercise)}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from autograde import report
+
+    course = _course(args)
+    path = report.write(report.build(course, args.exercise),
+                        course.root / "reports" / args.exercise)
+    print(path.read_text())
+    print(f"report written to {path}")
     return 0
 
 
@@ -155,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run student code without bubblewrap (unsafe; for machines "
                        "where the sandbox cannot run)")
     add("feedback", cmd_feedback, "write HTML feedback for graded submissions", "one")
+    add("report", cmd_report, "class report: pass rates, score histogram, common mistakes",
+        "one")
     export = add("export", cmd_export, "export all grades as CSV (nbgrader's exporter)")
     export.add_argument("--to", default="grades.csv", help="CSV file to write")
     validate = add("validate", cmd_validate, "check that each exercise's source notebook "

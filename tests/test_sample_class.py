@@ -67,3 +67,26 @@ def test_grades_export_as_csv(graded, tmp_path):
               if row["assignment"] == "01-sgd"}
     for student, expected in graded_class.students.items():
         assert scores[student] == pytest.approx(sum(expected.points.values())), student
+
+
+@pytest.mark.slow
+def test_class_report_counts_scores_pass_rates_and_mistakes(graded):
+    from autograde import report
+
+    graded_class = graded["01-sgd"]
+    built = report.build(graded_class.course, "01-sgd")
+    students = graded_class.students
+    assert built.scores == {s: pytest.approx(sum(st.points.values()))
+                            for s, st in students.items()}
+    full = sum(st.points["sgd_step_tests"] == 2 for st in students.values())
+    assert built.pass_rates()["sgd_step_tests"] == pytest.approx(full / len(students))
+    expected_mistakes = {}
+    for st in students.values():
+        for check, mistake in st.mistakes.items():
+            expected_mistakes[(check, mistake)] = expected_mistakes.get((check, mistake), 0) + 1
+    for key, count in expected_mistakes.items():
+        assert built.mistakes[key] == count, key
+    path = report.write(built, graded_class.course.root / "reports" / "01-sgd")
+    text = path.read_text()
+    assert "Most common recognised mistakes" in text and "uphill" in text
+    assert (path.parent / "scores.png").stat().st_size > 1000

@@ -1,0 +1,123 @@
+"""A class report for one exercise: pass rates, a score histogram, the common mistakes.
+
+Everything comes from the course directory: scores from nbgrader's gradebook, per-check
+verdicts and recognised mistakes from the ``optbook`` metadata that
+:class:`autograde.verdicts.DecideVerdicts` left in each autograded notebook.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from autograde.references import expected
+
+
+@dataclass
+class ClassReport:
+    exercise: str
+    scores: dict[str, float]
+    max_score: float
+    cell_points: dict[str, list[float]] = field(default_factory=dict)  # grade_id -> per student
+    cell_max: dict[str, float] = field(default_factory=dict)
+    check_results: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
+    mistakes: Counter = field(default_factory=Counter)  # (check_id, mistake) -> count
+
+    def pass_rates(self) -> dict[str, float]:
+        """Share of students with full points, per autograded test cell."""
+        return {cell: sum(p == self.cell_max[cell] for p in points) / len(points)
+                for cell, points in self.cell_points.items() if points}
+
+    def check_pass_rates(self) -> dict[str, float]:
+        return {check: sum(r) / len(r) for check, r in self.check_results.items() if r}
+
+
+def build(course, exercise: str) -> ClassReport:
+    """Collect the report's numbers from ``course`` (an :class:`autograde.course.Course`)."""
+    from nbgrader.api import Gradebook
+
+    students = course.students(exercise)
+    report = ClassReport(exercise, {}, 0.0)
+    with Gradebook(course.gradebook_url) as gradebook:
+        assignment = gradebook.find_assignment(exercise)
+        report.max_score = float(assignment.max_score)
+        for notebook in assignment.notebooks:
+            for cell in notebook.grade_cells:
+                if cell.cell_type == "code":
+                    report.cell_max[cell.name] = float(cell.max_score)
+                    report.cell_points[cell.name] = []
+        for student in students:
+            report.scores[student] = course.score(exercise, student)[0]
+            try:
+                submission = gradebook.find_submission_notebook(exercise, exercise, student)
+            except Exception:  # never graded (e.g. unreadable): zero everywhere
+                for cell in report.cell_points:
+                    report.cell_points[cell].append(0.0)
+                continue
+            by_cell = {g.name: float(g.score) for g in submission.grades}
+            for cell in report.cell_points:
+                report.cell_points[cell].append(by_cell.get(cell, 0.0))
+    for student in students:
+        path = course.root / "autograded" / student / exercise / f"{exercise}.ipynb"
+        if not path.exists():
+            continue
+        for cell in nbformat.read(path, as_version=4).cells:
+            for verdict in cell.metadata.get("optbook", {}).get("verdicts", []):
+                report.check_results[verdict["check_id"]].append(bool(verdict["passed"]))
+                if verdict.get("mistake"):
+                    report.mistakes[(verdict["check_id"], verdict["mistake"])] += 1
+    return report
+
+
+def _hint(check_id: str, mistake: str) -> str:
+    try:
+        return next(m.hint for m in expected(check_id).mistakes if m.name == mistake)
+    except (KeyError, StopIteration):
+        return ""
+
+
+def write(report: ClassReport, folder: Path) -> Path:
+    """Write ``report.md`` and ``scores.png`` into ``folder``; return the Markdown file."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    scores = list(report.scores.values())
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    bins = [x - 0.25 for x in range(int(report.max_score) + 2)]
+    ax.hist(scores, bins=bins, color="#4c72b0", edgecolor="white")
+    ax.set_xlabel(f"score (out of {report.max_score:g}, written answers graded by hand)")
+    ax.set_ylabel("students")
+    ax.set_title(f"{report.exercise}: autograded scores ({len(scores)} submissions)")
+    fig.tight_layout()
+    fig.savefig(folder / "scores.png", dpi=120)
+    plt.close(fig)
+
+    mean = sum(scores) / len(scores) if scores else 0.0
+    lines = [f"# Class report: {report.exercise}", "",
+             f"{len(scores)} submissions; mean score {mean:.2f} of {report.max_score:g}.", "",
+             "![score histogram](scores.png)", "", "## Test cells", "",
+             "| test cell | points | full marks | mean points |", "|---|---:|---:|---:|"]
+    rates = report.pass_rates()
+    for cell, points in report.cell_points.items():
+        avg = sum(points) / len(points) if points else 0.0
+        lines.append(f"| {cell} | {report.cell_max[cell]:g} | {rates.get(cell, 0):.0%} | "
+                     f"{avg:.2f} |")
+    lines += ["", "## Hidden checks", "", "| check | passed |", "|---|---:|"]
+    for check, rate in sorted(report.check_pass_rates().items()):
+        lines.append(f"| {check} | {rate:.0%} |")
+    lines += ["", "## Most common recognised mistakes", ""]
+    if report.mistakes:
+        lines += ["| check | mistake | students | what it means |", "|---|---|---:|---|"]
+        for (check, mistake), count in report.mistakes.most_common():
+            lines.append(f"| {check} | {mistake} | {count} | {_hint(check, mistake)} |")
+    else:
+        lines.append("None recognised.")
+    path = folder / "report.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
