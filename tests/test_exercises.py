@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from autograde.course import exercise_ids, exercise_notebook
+from autograde.judge import checks_in
 from autograde.references import expected
-from autograde.verdicts import checks_in
 from labkit import checks
 
 EXERCISES = exercise_ids()

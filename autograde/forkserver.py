@@ -1,0 +1,159 @@
+"""Kernels forked from a warm, sandboxed process instead of started cold.
+
+A cold kernel start plus ``import torch`` costs more than most submissions' own work. Each
+grading worker therefore starts one *zygote* (:mod:`autograde.zygote`) inside the sandbox,
+which imports the libraries once and forks a fresh kernel per submission. After every
+submission all processes but the zygote are killed and the submission's folder is deleted, so
+nothing carries over from one student to the next.
+
+:class:`ForkServerProvisioner` plugs this into jupyter_client: the kernel "process" it
+launches is a :class:`ForkedKernel` handle that polls, signals and kills through the zygote.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from jupyter_client.provisioning import LocalProvisioner
+
+from autograde.sandbox import Limits, Sandbox
+
+
+class ForkServer:
+    """One zygote in one sandbox, owned by one grading worker process."""
+
+    def __init__(self, limits: Limits, uid: int | None, scratch_root: str | None = None) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="optbook-forkserver-", dir=scratch_root))
+        self.sandbox = Sandbox(self.root, limits, uid=uid)
+        self.sandbox.prepare()
+        source = (Path(__file__).with_name("zygote.py")).read_text()
+        cmd = self.sandbox.command([sys.executable, "-c", source, str(self.root)])
+        self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                        stdin=subprocess.DEVNULL, text=True)
+        ready = self.process.stdout.readline().strip()
+        if ready != "ready":
+            self.close()
+            raise RuntimeError("the fork server did not start")
+        atexit.register(self.close)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def request(self, **message) -> dict:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(30)
+            conn.connect(str(self.root / "zygote.sock"))
+            conn.sendall(json.dumps(message).encode() + b"\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = conn.recv(65536)
+                if not chunk:
+                    raise ConnectionError("the fork server closed the connection")
+                data += chunk
+        reply = json.loads(data)
+        if "error" in reply:
+            raise RuntimeError(f"fork server: {reply['error']}")
+        return reply
+
+    def new_workdir(self) -> Path:
+        """A fresh folder for the next kernel, owned by the sandbox user."""
+        workdir = Path(tempfile.mkdtemp(prefix="kernel-", dir=self.root))
+        if os.geteuid() == 0 and self.sandbox.uid is not None:
+            os.chown(workdir, self.sandbox.uid, self.sandbox.uid)
+        return workdir
+
+    def finish(self, workdir: Path) -> None:
+        """Kill everything the last kernel left behind and delete its folder."""
+        if self.alive():
+            try:
+                self.request(op="reap")
+            except (OSError, RuntimeError):
+                self.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+_SERVERS: dict[tuple, ForkServer] = {}
+
+
+def fork_server(limits: Limits, uid: int | None, scratch_root: str | None = None) -> ForkServer:
+    """This process's fork server for these settings (started, or restarted if it died)."""
+    key = (limits, uid, scratch_root)
+    server = _SERVERS.get(key)
+    if server is None or not server.alive():
+        if server is not None:
+            server.close()
+        server = _SERVERS[key] = ForkServer(limits, uid, scratch_root)
+    return server
+
+
+class ForkedKernel:
+    """The part of ``subprocess.Popen`` that jupyter_client uses, for a forked kernel."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, server: ForkServer, pid: int) -> None:
+        self.server, self.pid, self.returncode = server, pid, None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            if not self.server.alive():
+                self.returncode = -9
+            else:
+                try:
+                    self.returncode = self.server.request(op="poll", pid=self.pid)["exit"]
+                except (OSError, RuntimeError):
+                    self.returncode = -9
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        import time
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired("forked kernel", timeout)
+            time.sleep(0.05)
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        self.kill()  # only SIGKILL is ever needed: interrupts go over the control channel
+
+    def kill(self) -> None:
+        if self.server.alive():
+            try:
+                self.server.request(op="kill", pid=self.pid)
+            except (OSError, RuntimeError):
+                pass
+
+    terminate = kill
+
+
+class ForkServerProvisioner(LocalProvisioner):
+    """Launch the kernel by asking the fork server instead of starting a process."""
+
+    server: ForkServer | None = None
+    cpu_seconds: int = Limits.cpu_seconds
+
+    async def launch_kernel(self, cmd, **kwargs):
+        connection_file = self.parent.connection_file
+        reply = self.server.request(op="spawn", dir=str(Path(connection_file).parent),
+                                    connection_file=connection_file,
+                                    cpu_seconds=self.cpu_seconds)
+        self.process = ForkedKernel(self.server, reply["pid"])
+        self.pid, self.pgid = reply["pid"], None
+        self.cwd = kwargs.get("cwd")
+        return self.connection_info

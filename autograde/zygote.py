@@ -1,0 +1,157 @@
+"""The fork server's program. It runs *inside* the sandbox (as ``python -c <this source>``).
+
+It imports the heavy libraries once, then forks one child per submission; each child turns
+itself into an IPython kernel on the connection file it was given. A child is a fresh process
+(own memory, own RNG seeds, own rlimit CPU clock) but starts with NumPy, PyTorch and labkit
+already imported, so a submission does not pay for a cold kernel start.
+
+Protocol: one JSON request per connection on ``<root>/zygote.sock``, one JSON reply.
+``spawn {dir, connection_file, cpu_seconds}`` → ``{pid}``; ``poll {pid}`` → ``{exit}``
+(``null`` while alive); ``kill {pid}``; ``reap`` kills every process but this one.
+"""
+
+import ctypes
+import json
+import os
+import signal
+import socket
+import sys
+
+ROOT = sys.argv[1]
+PR_SET_DUMPABLE = 4
+
+
+def preload():
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    import importlib
+    import pkgutil
+
+    import matplotlib  # noqa: F401  (not pyplot: the inline backend must meet a live shell)
+    import numpy  # noqa: F401
+    import sklearn.datasets  # noqa: F401
+    import torch  # noqa: F401
+    from ipykernel import kernelapp  # noqa: F401
+
+    import labkit
+    import labkit.checks
+
+    for package in (labkit, labkit.checks):
+        for info in pkgutil.iter_modules(package.__path__):
+            importlib.import_module(f"{package.__name__}.{info.name}")
+
+
+def become_kernel(request):
+    """In the forked child: a new session, fresh seeds, then run the kernel until it ends."""
+    import resource
+
+    os.setsid()
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    workdir = request["dir"]
+    os.chdir(workdir)
+    os.environ.update(HOME=workdir, TMPDIR=workdir, MPLCONFIGDIR=f"{workdir}/.matplotlib",
+                      IPYTHONDIR=f"{workdir}/.ipython")
+    cpu = int(request["cpu_seconds"])
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    import random
+
+    import numpy
+    import torch
+
+    random.seed()
+    numpy.random.seed(int.from_bytes(os.urandom(4), "little"))
+    torch.seed()
+    from ipykernel.kernelapp import IPKernelApp
+
+    app = IPKernelApp.instance()
+    app.initialize(["-f", request["connection_file"]])
+    app.start()
+
+
+def reap_all():
+    me = os.getpid()
+    for _ in range(50):  # a fork bomb may keep making processes: repeat until none are left
+        others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me)]
+        if not others:
+            return
+        for pid in others:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        while True:
+            try:
+                if os.waitpid(-1, os.WNOHANG) == (0, 0):
+                    break
+            except ChildProcessError:
+                break
+
+
+def handle(request, children, sockets=()):
+    op = request.get("op")
+    if op == "spawn":
+        pid = os.fork()
+        if pid == 0:
+            try:
+                for sock in sockets:  # the kernel must not answer for the fork server
+                    sock.close()
+                become_kernel(request)
+            finally:
+                os._exit(0)
+        children.add(pid)
+        return {"pid": pid}
+    pid = int(request.get("pid", 0))
+    if op == "poll":
+        if pid not in children:
+            return {"exit": -1}
+        try:
+            done, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            children.discard(pid)
+            return {"exit": -1}
+        if done == 0:
+            return {"exit": None}
+        children.discard(pid)
+        return {"exit": os.waitstatus_to_exitcode(status)}
+    if op == "kill":
+        if pid in children:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        return {}
+    if op == "reap":
+        reap_all()
+        children.clear()
+        return {}
+    return {"error": f"unknown op {op!r}"}
+
+
+def main():
+    # Not dumpable: a kernel running as the same user cannot ptrace or read our memory.
+    ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    preload()
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(os.path.join(ROOT, "zygote.sock"))
+    server.listen(16)
+    print("ready", flush=True)
+    children = set()
+    while True:
+        connection, _ = server.accept()
+        with connection:
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = connection.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            try:
+                reply = handle(json.loads(data), children, (server, connection))
+            except Exception as error:  # a bad request must not stop the server
+                reply = {"error": f"{type(error).__name__}: {error}"}
+            connection.sendall(json.dumps(reply).encode() + b"\n")
+
+
+if __name__ == "__main__":
+    main()
