@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,11 +60,20 @@ class SubmissionResult:
     problems: list[str] = field(default_factory=list)
 
 
+def _venv_on_path() -> None:
+    """nbgrader runs its database migrations with the ``alembic`` command: make the tools of
+    this interpreter's environment findable even when the environment is not activated."""
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+
+
 class Course:
     """An nbgrader course directory driven through :class:`nbgrader.apps.NbGraderAPI`."""
 
     def __init__(self, root: str | Path, *, cell_timeout: int | None = None,
                  sandbox: bool = True) -> None:
+        _venv_on_path()
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         config_stub = self.root / "nbgrader_config.py"
@@ -94,8 +104,9 @@ class Course:
 
         config = self.config()
         if precomputed is not None:
+            config.Autograde.sanitize_preprocessors = [UsePrecomputed]
             config.Autograde.autograde_preprocessors = [
-                UsePrecomputed, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+                SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
             config.UsePrecomputed.staged_directory = str(precomputed)
         return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 

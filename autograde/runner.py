@@ -96,12 +96,17 @@ def execute_submission(course_root: str, exercise: str, student: str,
     except Exception as error:
         return Executed(student, False, time.perf_counter() - start,
                         f"{type(error).__name__}: {error}"[:300])
+    notebook.metadata.setdefault("optbook", {})["submission"] = submission_digest(submitted)
     nbformat.write(notebook, staged)
     return Executed(student, True, time.perf_counter() - start)
 
 
 class UsePrecomputed(NbGraderPreprocessor):
-    """Replace the notebook nbgrader is autograding with the one a worker executed."""
+    """Replace the submitted notebook with the one a worker sanitized and executed.
+
+    It takes the place of nbgrader's sanitizing step (the worker did that) and refuses a
+    staged notebook made from a different version of the submitted file.
+    """
 
     staged_directory = Unicode("", help="Folder of executed notebooks, <student>.ipynb."
                                ).tag(config=True)
@@ -112,10 +117,11 @@ class UsePrecomputed(NbGraderPreprocessor):
         if not path.exists():
             raise RuntimeError(f"no executed notebook for {student}")
         executed = nbformat.read(path, as_version=4)
-        expected = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
-        got = [c.metadata.get("nbgrader", {}).get("grade_id") for c in executed.cells]
-        if expected != got:
-            raise RuntimeError("the executed notebook does not match the submission")
+        submitted = Path(resources["metadata"]["path"]) / f"{resources['unique_key']}.ipynb"
+        if executed.metadata.get("optbook", {}).get("submission") != submission_digest(
+                submitted):
+            raise RuntimeError("the executed notebook was made from another version of the "
+                               "submission")
         return executed, resources
 
 

@@ -38,6 +38,7 @@ def preload():
     for package in (labkit, labkit.checks):
         for info in pkgutil.iter_modules(package.__path__):
             importlib.import_module(f"{package.__name__}.{info.name}")
+    labkit.data.digits()  # parse the bundled data file once, for every kernel
 
 
 def become_kernel(request):

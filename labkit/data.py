@@ -6,6 +6,7 @@ exercises run without a network and give the same numbers on every machine.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import NamedTuple
 
 import numpy as np
@@ -30,11 +31,9 @@ def digits(test_fraction: float = 0.25, seed: int = 0) -> Split:
     The mean and standard deviation are computed on the training part only, so the test set
     stays unseen. Pixel columns that are constant in the training set are left at zero.
     """
-    from sklearn.datasets import load_digits
-
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
-    X, y = load_digits(return_X_y=True)
+    X, y = _raw_digits()
     order = np.random.default_rng(seed).permutation(len(y))
     n_test = int(round(test_fraction * len(y)))
     test, train = order[:n_test], order[n_test:]
@@ -43,6 +42,17 @@ def digits(test_fraction: float = 0.25, seed: int = 0) -> Split:
     std[std == 0] = 1.0
     X = (X - mean) / std
     return Split(X[train], y[train].astype(np.int64), X[test], y[test].astype(np.int64))
+
+
+@cache
+def _raw_digits() -> tuple[np.ndarray, np.ndarray]:
+    """The bundled file, parsed once per process (callers get standardised copies)."""
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X.setflags(write=False)
+    y.setflags(write=False)
+    return X, y
 
 
 def linear_regression(n: int = 200, d: int = 5, noise: float = 0.1, seed: int = 0
