@@ -79,6 +79,9 @@ class Sandbox:
                 cmd += ["--symlink", os.readlink(target), str(target)]
             elif target.is_dir():
                 cmd += ["--ro-bind", str(target), str(target)]
+        # Virtual file systems first: a later --tmpfs would hide binds beneath it (the repo,
+        # and with it the venv, may well live under /tmp).
+        cmd += ["--dev", "/dev", "--tmpfs", "/dev/shm", "--proc", "/proc", "--tmpfs", "/tmp"]
         made: set[Path] = set()
         for root in _readable_roots():
             for parent in _parents(root):  # world-traversable parents (bwrap makes them 0700)
@@ -86,7 +89,6 @@ class Sandbox:
                     cmd += ["--perms", "0755", "--dir", str(parent)]
                     made.add(parent)
             cmd += ["--ro-bind", str(root), str(root)]
-        cmd += ["--dev", "/dev", "--tmpfs", "/dev/shm", "--proc", "/proc", "--tmpfs", "/tmp"]
         for parent in _parents(self.scratch):
             if parent not in made:
                 cmd += ["--perms", "0755", "--dir", str(parent)]

@@ -79,12 +79,17 @@ class GradedClass:
 
 
 def grade_class(root: Path, exercise: str, students: dict[str, Student],
-                cell_timeout: int = 10) -> GradedClass:
+                cell_timeout: int = 10, write=None) -> GradedClass:
+    """Release ``exercise``, write every student's submission (with ``write`` when given,
+    ``write(release, student, folder)``), collect and grade them all in one run."""
     course = Course(root / "course", cell_timeout=cell_timeout)
     release = course.release(exercise)
     inbox = root / "inbox" / exercise
     for name, student in students.items():
-        write_submission(release, exercise, student, inbox / name)
+        if write is not None:
+            write(release, student, inbox / name)
+        else:
+            write_submission(release, exercise, student, inbox / name)
     notes = course.collect(exercise, inbox)
     results = {r.student: r for r in course.grade(exercise, notes=notes)}
     return GradedClass(course, exercise, students, results)
