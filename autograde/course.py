@@ -252,7 +252,7 @@ class Course:
                 if output.output_type != "error":
                     continue
                 if output.ename == "KernelDied" and "earlier" not in output.evalue:
-                    problems.append(f"the kernel died in {where}; later cells were not run")
+                    problems.append(f"{where}: {output.evalue}")
                 elif output.ename in ("CellTimeoutError", "TimeoutError"):
                     problems.append(f"{where} ran past the time limit and was stopped")
         return problems

@@ -42,7 +42,10 @@ class DecideVerdicts(NbGraderPreprocessor):
     * stderr in a test cell becomes stdout, so a warning never costs a correct answer;
     * check records and any ``execute_result`` (which nbgrader would read as partial credit)
       are removed and replaced by the grader's messages;
-    * all checks pass → full points; some → partial credit by weight; none → an error output.
+    * the points follow the verdicts alone: all checks pass → full points; some → partial
+      credit by weight; none → an error output. An in-kernel error (e.g. a visible assert
+      the student disabled or failed) neither costs nor earns anything by itself, so
+      monkeypatching the visible tests changes nothing.
     The verdicts are kept in ``cell.metadata.optbook`` for class reports.
     """
 
@@ -64,6 +67,10 @@ class DecideVerdicts(NbGraderPreprocessor):
                 records.setdefault(str(key), []).append(record)
             elif output.output_type == "execute_result" and ids:
                 continue  # only the grader may award partial credit
+            elif output.output_type == "error" and ids:
+                # The verdicts decide; an in-kernel error (a failed visible assert, say) is
+                # reported without its traceback, which would quote the hidden test code.
+                outputs.append(_stream(f"{output.ename}: {output.evalue}"[:2000]))
             elif output.output_type == "stream" and output.name == "stderr":
                 if self.stderr_is_harmless:
                     output.name = "stdout"
