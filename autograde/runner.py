@@ -169,8 +169,6 @@ def grade_in_parallel(course, exercise: str, students: Iterable[str], *, workers
 
     Returns the students whose submission was (re)graded now, and the workers' reports.
     """
-    from autograde.runner import record  # the parent's gradebook writer
-
     pending = [s for s in students if regrade or not course.is_graded(exercise, s)]
     reports: dict[str, Executed] = {}
     if not pending:
