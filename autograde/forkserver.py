@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+from multiprocessing.util import Finalize
 from pathlib import Path
 
 from jupyter_client.provisioning import LocalProvisioner
@@ -31,7 +32,9 @@ class ForkServer:
     """One zygote in one sandbox, owned by one grading worker process."""
 
     def __init__(self, limits: Limits, uid: int | None, scratch_root: str | None = None) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="optbook-forkserver-", dir=scratch_root))
+        _remove_abandoned(scratch_root)
+        self.root = Path(tempfile.mkdtemp(prefix=PREFIX, dir=scratch_root))
+        (self.root / OWNER).write_text(str(os.getpid()))
         self.sandbox = Sandbox(self.root, limits, uid=uid)
         self.sandbox.prepare()
         source = (Path(__file__).with_name("zygote.py")).read_text()
@@ -42,7 +45,8 @@ class ForkServer:
         if ready != "ready":
             self.close()
             raise RuntimeError("the fork server did not start")
-        atexit.register(self.close)
+        atexit.register(self.close)  # a normal exit (a Dask worker, the CLI)
+        Finalize(self, self.close, exitpriority=10)  # a process-pool worker's exit
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -84,6 +88,23 @@ class ForkServer:
             self.process.kill()
             self.process.wait()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+PREFIX = "optbook-forkserver-"
+OWNER = "owner.pid"
+
+
+def _remove_abandoned(scratch_root: str | None) -> None:
+    """Delete fork-server folders whose worker died without cleaning up (e.g. kill -9):
+    they may still hold a student's notebook."""
+    for folder in Path(scratch_root or tempfile.gettempdir()).glob(f"{PREFIX}*"):
+        try:
+            owner = int((folder / OWNER).read_text())
+            os.kill(owner, 0)  # the owner is alive: leave its folder alone
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except (OSError, ValueError):
+            continue
 
 
 _SERVERS: dict[tuple, ForkServer] = {}

@@ -86,6 +86,15 @@ def test_no_sandboxed_process_outlives_grading(corpus):
 
 
 @pytest.mark.slow
+def test_no_scratch_folder_outlives_grading(corpus):
+    """Scratch folders hold students' notebooks: all are deleted when grading ends."""
+    import tempfile
+
+    left = list(Path(tempfile.gettempdir()).glob("optbook-*"))
+    assert not left, left
+
+
+@pytest.mark.slow
 def test_failed_checks_say_what_was_expected_and_what_came_back(corpus):
     outputs = nbformat.writes(corpus.autograded("nan_outputs"))
     assert "NaN" in outputs and "First failing input" in outputs
