@@ -249,11 +249,16 @@ class Course:
         for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
             where = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index}")
             for output in cell.get("outputs", []):
-                if output.output_type != "error":
+                # Test cells carry their errors as text (see DecideVerdicts).
+                if output.output_type == "error":
+                    ename, evalue = output.ename, output.evalue
+                elif output.output_type == "stream" and ": " in output.text:
+                    ename, _, evalue = output.text.partition(": ")
+                else:
                     continue
-                if output.ename == "KernelDied" and "earlier" not in output.evalue:
-                    problems.append(f"{where}: {output.evalue}")
-                elif output.ename in ("CellTimeoutError", "TimeoutError"):
+                if ename == "KernelDied" and "earlier" not in evalue:
+                    problems.append(f"{where}: {evalue.strip()}")
+                elif ename in ("CellTimeoutError", "TimeoutError"):
                     problems.append(f"{where} ran past the time limit and was stopped")
         return problems
 
