@@ -1,0 +1,160 @@
+"""solutions.adaptive against torch.optim over many steps, and tests that tell variants apart."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from solutions import adaptive as A  # noqa: N812  (short, like the paper's tables)
+
+STEPS = 150
+
+
+def _problem(seed: int, scale: float = 1.0):
+    """f(x) = scale·(Σ sin(a·x) + ½ Σ c·x²) with its exact gradient, and a start point."""
+    rng = np.random.default_rng(seed)
+    a, c, x0 = rng.uniform(0.5, 2, 7), rng.uniform(0.1, 1, 7), rng.standard_normal(7)
+
+    def grad(x):
+        return scale * (a * np.cos(a * x) + c * x)
+
+    return x0, grad
+
+
+def _numpy_run(rule, state, x0, grad, **hyper):
+    x = x0.copy()
+    for _ in range(STEPS):
+        x, state = rule(x, grad(x), state, **hyper)
+    return x
+
+
+def _torch_run(cls, x0, grad, **hyper):
+    """The torch optimizer fed the very same gradient values (so only the optimizers differ)."""
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)  # optimizer state scalars (NAdam's Πμ) in float64
+    try:
+        x = torch.tensor(x0, requires_grad=True)
+        optimizer = cls([x], **hyper)
+        for _ in range(STEPS):
+            x.grad = torch.from_numpy(grad(x.detach().numpy().copy()))
+            optimizer.step()
+    finally:
+        torch.set_default_dtype(default)
+    return x.detach().numpy()
+
+
+CASES = [
+    # (our rule, our init, torch class, hyperparameters shared by both)
+    (A.adagrad, A.init_adagrad, torch.optim.Adagrad, dict(lr=0.1)),
+    (A.adagrad, lambda x: A.init_adagrad(x, 0.1), torch.optim.Adagrad,
+     dict(lr=0.1, lr_decay=0.01, weight_decay=0.05, initial_accumulator_value=0.1)),
+    (A.rmsprop, A.init_rmsprop, torch.optim.RMSprop, dict(lr=0.01, alpha=0.9)),
+    (A.rmsprop, A.init_rmsprop, torch.optim.RMSprop,
+     dict(lr=0.01, alpha=0.99, centered=True, momentum=0.9, weight_decay=0.01)),
+    (A.rmsprop, A.init_rmsprop, torch.optim.RMSprop, dict(lr=0.001, alpha=0.999, momentum=0.5)),
+    (A.adam, A.init_adam, torch.optim.Adam, dict(lr=0.01)),
+    (A.adam, A.init_adam, torch.optim.Adam, dict(lr=0.01, amsgrad=True, weight_decay=0.1)),
+    (A.adamw, A.init_adam, torch.optim.AdamW, dict(lr=0.01, weight_decay=0.1)),
+    (A.adamw, A.init_adam, torch.optim.AdamW, dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
+    (A.nadam, A.init_nadam, torch.optim.NAdam, dict(lr=0.01)),
+    (A.nadam, A.init_nadam, torch.optim.NAdam, dict(lr=0.01, weight_decay=0.05,
+                                                    momentum_decay=0.01)),
+    (A.radam, A.init_adam, torch.optim.RAdam, dict(lr=0.01)),
+    (A.radam, A.init_adam, torch.optim.RAdam, dict(lr=0.01, weight_decay=0.05)),
+]
+
+
+def _torch_hyper(cls, hyper):
+    """Our AdamW/Adam/RAdam/NAdam take betas one by one; torch takes the pair."""
+    hyper = dict(hyper)
+    if "beta1" in hyper:
+        hyper["betas"] = (hyper.pop("beta1"), hyper.pop("beta2"))
+    return hyper
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.0, 1e6], ids=["unit", "zero-grad", "huge-grad"])
+@pytest.mark.parametrize(("rule", "init", "cls", "hyper"), CASES,
+                         ids=[f"{c[2].__name__}-{i}" for i, c in enumerate(CASES)])
+def test_matches_torch_for_150_steps(rule, init, cls, hyper, scale):
+    for seed in range(3):
+        x0, grad = _problem(seed, scale)
+        ours_hyper = {k: v for k, v in hyper.items() if k != "initial_accumulator_value"}
+        ours = _numpy_run(rule, init(x0), x0, grad, **ours_hyper)
+        theirs = _torch_run(cls, x0, grad, **_torch_hyper(cls, hyper))
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-12)
+
+
+def test_rules_are_pure():
+    x, g = np.ones(3), np.full(3, 0.5)
+    for rule, init in [(A.adagrad, A.init_adagrad), (A.rmsprop, A.init_rmsprop),
+                       (A.adam, A.init_adam), (A.nadam, A.init_nadam), (A.radam, A.init_adam)]:
+        state = init(x)
+        before = [np.copy(s) for s in state]
+        rule(x, g, state)
+        np.testing.assert_array_equal(x, 1.0)
+        np.testing.assert_array_equal(g, 0.5)
+        for a, b in zip(state, before, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_bias_correction_makes_the_first_step_lr_sized():
+    """With bias correction the first Adam step is ≈ lr·sign(g); without, (1−β1)/√(1−β2)·lr
+    smaller or larger — the two forms must disagree exactly there."""
+    x, g = np.zeros(2), np.array([1e-3, -5.0])
+    corrected, _ = A.adam(x, g, A.init_adam(x), lr=0.1)
+    simple, _ = A.adam_simple(x, g, A.init_adam(x), lr=0.1)
+    np.testing.assert_allclose(corrected, -0.1 * np.sign(g), rtol=1e-4)
+    np.testing.assert_allclose(simple, -0.1 * 0.1 * g / (np.sqrt(0.001) * np.abs(g) + 1e-8),
+                               rtol=1e-6)
+    assert not np.allclose(corrected, simple)
+
+
+def test_counter_is_incremented_before_use():
+    """t off by one (correcting with β^(t−1)) would divide by zero or misscale step 1."""
+    x, g = np.zeros(1), np.ones(1)
+    _, state = A.adam(x, g, A.init_adam(x))
+    assert state.t == 1
+    assert A.adam(x, g, A.init_adam(x), lr=1.0)[0][0] == pytest.approx(-1.0, rel=1e-6)
+
+
+def test_adamw_is_not_adam_with_l2():
+    x0, grad = _problem(0)
+    l2 = _numpy_run(A.adam, A.init_adam(x0), x0, grad, lr=0.01, weight_decay=0.1)
+    decoupled = _numpy_run(A.adamw, A.init_adam(x0), x0, grad, lr=0.01, weight_decay=0.1)
+    assert np.abs(l2 - decoupled).max() > 1e-3
+
+
+def test_amsgrad_keeps_the_maximum_of_the_raw_second_moment():
+    x = np.zeros(1)
+    state = A.init_adam(x)
+    for g in (10.0, 0.1, 0.1):
+        x, state = A.adam(x, np.array([g]), state, amsgrad=True)
+    assert state.v_max[0] == pytest.approx(0.001 * 100.0)  # v after the first step, not v̂
+    assert state.v[0] < state.v_max[0]
+    plain = A.init_adam(np.zeros(1))
+    y = np.zeros(1)
+    for g in (10.0, 0.1, 0.1):
+        y, plain = A.adam(y, np.array([g]), plain)
+    assert not np.allclose(x, y)
+
+
+def test_radam_rectifies_first_at_step_6_for_beta2_0999():
+    rho = A.radam_rho(np.arange(1, 8), 0.999)
+    assert list(rho > 5) == [False] * 5 + [True] * 2
+    x, g = np.zeros(1), np.ones(1)
+    state = A.init_adam(x)
+    for _ in range(1, 6):  # unrectified: momentum SGD with m̂ = 1
+        x_new, state = A.radam(x, g, state, lr=0.1)
+        assert x_new[0] - x[0] == pytest.approx(-0.1)
+        x = x_new
+
+
+def test_adagrad_steps_only_shrink():
+    x, state = np.zeros(2), A.init_adagrad(np.zeros(2))
+    steps = []
+    for _ in range(50):
+        x_new, state = A.adagrad(x, np.ones(2), state, lr=0.5)
+        steps.append(np.abs(x_new - x)[0])
+        x = x_new
+    assert all(a > b for a, b in zip(steps, steps[1:], strict=False))
