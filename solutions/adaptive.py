@@ -216,3 +216,34 @@ def radam(x: Array, g: Array, state: AdamState, lr: float = 1e-3, beta1: float =
     else:
         step = m_hat
     return x - lr * step, AdamState(t, m, v, state.v_max)
+
+
+def adabound_bounds(t: int | Array, final_lr: float = 0.1, gamma: float = 1e-3
+                    ) -> tuple[Array, Array]:
+    """AdaBound's clipping range at step ``t`` (Luo et al., 2019).
+
+    ``η_l(t) = final_lr·(1 − 1/(γt + 1))`` rises from 0 and ``η_u(t) = final_lr·(1 + 1/(γt))``
+    falls from ∞; both tend to ``final_lr``, turning Adam into SGD with that rate.
+    """
+    t = np.asarray(t, dtype=float)
+    return final_lr * (1 - 1 / (gamma * t + 1)), final_lr * (1 + 1 / (gamma * t))
+
+
+def adabound(x: Array, g: Array, state: AdamState, lr: float = 1e-3, final_lr: float = 0.1,
+             beta1: float = 0.9, beta2: float = 0.999, gamma: float = 1e-3, eps: float = 1e-8,
+             weight_decay: float = 0.0) -> tuple[Array, AdamState]:
+    """AdaBound (Luo, Xiong, Liu & Sun, 2019): Adam whose per-coordinate rate is clipped.
+
+    The Adam rate ``lr·√(1−β2^t)/(1−β1^t) / (√v + eps)`` is clipped to
+    :func:`adabound_bounds` and multiplies ``m``: ``x ← x − clip(rate, η_l, η_u)·m``.
+    (The authors' code also rescales ``final_lr`` when ``lr`` is changed by a schedule; with a
+    constant ``lr`` that factor is 1.)
+    """
+    t = state.t + 1
+    if weight_decay:
+        g = g + weight_decay * x
+    m = _ema(state.m, g, beta1)
+    v = _ema_sq(state.v, g, beta2)
+    rate = lr * np.sqrt(1 - beta2**t) / (1 - beta1**t) / (np.sqrt(v) + eps)
+    lower, upper = adabound_bounds(t, final_lr, gamma)
+    return x - np.clip(rate, lower, upper) * m, AdamState(t, m, v, state.v_max)

@@ -158,3 +158,37 @@ def test_adagrad_steps_only_shrink():
         steps.append(np.abs(x_new - x)[0])
         x = x_new
     assert all(a > b for a, b in zip(steps, steps[1:], strict=False))
+
+
+def test_adabound_bounds_follow_the_published_functions():
+    lower, upper = A.adabound_bounds(np.array([1, 10, 1000, 10**7]), final_lr=0.1, gamma=1e-3)
+    np.testing.assert_allclose(lower, 0.1 * (1 - 1 / (1e-3 * np.array([1, 10, 1e3, 1e7]) + 1)))
+    np.testing.assert_allclose(upper, 0.1 * (1 + 1 / (1e-3 * np.array([1, 10, 1e3, 1e7]))))
+    assert np.all(np.diff(lower) > 0) and np.all(np.diff(upper) < 0)
+    np.testing.assert_allclose([lower[-1], upper[-1]], 0.1, rtol=1e-3)
+
+
+def test_adabound_step_is_the_clipped_adam_rate_times_m():
+    """Two steps computed by hand from the paper's algorithm (with the authors' bias terms)."""
+    x, lr, final_lr, gamma, b1, b2, eps = np.array([1.0, -2.0]), 1e-3, 0.1, 1e-3, 0.9, 0.999, 1e-8
+    grads = [np.array([0.5, -3.0]), np.array([1e-4, 2.0])]
+    m = v = np.zeros(2)
+    expected = x.copy()
+    for t, g in enumerate(grads, start=1):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g**2
+        rate = lr * np.sqrt(1 - b2**t) / (1 - b1**t) / (np.sqrt(v) + eps)
+        rate = np.minimum(np.maximum(rate, final_lr * (1 - 1 / (gamma * t + 1))),
+                          final_lr * (1 + 1 / (gamma * t)))
+        expected = expected - rate * m
+    state, got = A.init_adam(x), x
+    for g in grads:
+        got, state = A.adabound(got, g, state, lr=lr, final_lr=final_lr, gamma=gamma)
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_adabound_becomes_sgd_late_in_training():
+    x, g = np.zeros(3), np.array([1e-3, 1.0, 100.0])
+    state = A.AdamState(10**8, np.zeros(3), np.zeros(3), np.zeros(3))
+    x_new, state = A.adabound(x, g, state, final_lr=0.1)
+    np.testing.assert_allclose(x_new, -0.1 * state.m, rtol=1e-4)
