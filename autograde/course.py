@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ from traitlets.config.loader import PyFileConfigLoader
 REPO = Path(__file__).resolve().parent.parent
 EXERCISES = REPO / "exercises"
 CONFIG_FILE = Path(__file__).resolve().parent / "nbgrader_config.py"
+MAX_SUBMISSION_BYTES = 20 * 2**20  # a notebook with its outputs cleared is far smaller
 
 
 def exercise_ids() -> list[str]:
@@ -137,27 +139,45 @@ class Course:
         """
         notes: dict[str, list[str]] = {}
         for folder in sorted(Path(submissions).iterdir()):
-            if not folder.is_dir():
+            if not folder.is_dir() or folder.is_symlink():
                 continue
             student, wanted = folder.name, f"{exercise}.ipynb"
-            candidates = [folder / wanted, folder / exercise / wanted]
-            found = next((p for p in candidates if p.is_file()), None)
             notes[student] = []
-            if found is None:
-                notebooks = sorted(folder.rglob("*.ipynb"))
-                if len(notebooks) == 1:
-                    found = notebooks[0]
-                    notes[student].append(f"the notebook was named {found.name!r}, not "
-                                          f"{wanted!r}; graded it anyway")
-                else:
-                    notes[student].append(f"no notebook named {wanted!r} was submitted")
+            found = self._pick_notebook(folder, exercise, notes[student])
             target = self.root / "submitted" / student / exercise
             if target.exists():
                 shutil.rmtree(target)
             target.mkdir(parents=True)
             if found is not None:
-                shutil.copyfile(found, target / wanted)
+                shutil.copyfile(found, target / wanted, follow_symlinks=False)
         return notes
+
+    @staticmethod
+    def _pick_notebook(folder: Path, exercise: str, notes: list[str]) -> Path | None:
+        """The student's notebook: a regular file of a sane size, never a link."""
+        wanted = f"{exercise}.ipynb"
+        notebooks = sorted(Path(root) / name for root, _, names in os.walk(folder)
+                           for name in names if name.endswith(".ipynb"))
+        candidates = [folder / wanted, folder / exercise / wanted]
+        found = next((p for p in candidates if p in notebooks), None)
+        if found is None and len(notebooks) == 1:
+            found = notebooks[0]
+            notes.append(f"the notebook was named {found.name!r}, not {wanted!r}; graded it "
+                         "anyway")
+        if found is None:
+            notes.append(f"no notebook named {wanted!r} was submitted")
+            return None
+        info = found.lstat()
+        if not stat.S_ISREG(info.st_mode):
+            notes.append(f"{found.name!r} is a link or a special file, not a notebook; "
+                         "submit the notebook file itself")
+            return None
+        if info.st_size > MAX_SUBMISSION_BYTES:
+            notes.append(f"{found.name!r} is {info.st_size / 2**20:.0f} MiB, more than the "
+                         f"{MAX_SUBMISSION_BYTES / 2**20:.0f} MiB accepted; clear its outputs "
+                         "and submit it again")
+            return None
+        return found
 
     # -- grade -----------------------------------------------------------------------------
     def students(self, exercise: str) -> list[str]:

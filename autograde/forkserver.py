@@ -33,15 +33,35 @@ class ForkServer:
 
     def __init__(self, limits: Limits, uid: int | None, scratch_root: str | None = None) -> None:
         _remove_abandoned(scratch_root)
+        # ``root`` (ours alone, 0700) holds the control socket and owner.pid; only ``work``
+        # is mounted in the sandbox. Under root, ``work`` itself is not writable by the
+        # sandbox user either: a kernel can write its own ``kernel-*`` folder and nothing else.
         self.root = Path(tempfile.mkdtemp(prefix=PREFIX, dir=scratch_root))
         (self.root / OWNER).write_text(str(os.getpid()))
-        self.sandbox = Sandbox(self.root, limits, uid=uid)
-        self.sandbox.prepare()
+        self.work = self.root / "work"
+        self.work.mkdir(mode=0o711)
+        self.work.chmod(0o711)  # whatever the umask
+        self.sandbox = Sandbox(self.work, limits, uid=uid)
+        # We bind and listen; the zygote inherits the listening socket. Its path is outside
+        # the sandbox, so no kernel can replace it or talk to the zygote.
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(str(self.root / SOCKET))
+        self.listener.listen(16)
+        # A home for the zygote's imports (matplotlib wants a writable config folder),
+        # deleted once they are done so that no kernel finds anything of it.
+        home = self.work / "zygote"
+        home.mkdir()
+        if os.geteuid() == 0 and uid is not None:
+            os.chown(home, uid, uid)
         source = (Path(__file__).with_name("zygote.py")).read_text()
-        cmd = self.sandbox.command([sys.executable, "-c", source, str(self.root)])
+        fd = self.listener.fileno()
+        env = {"HOME": str(home), "TMPDIR": str(home), "MPLCONFIGDIR": f"{home}/.matplotlib",
+               "IPYTHONDIR": f"{home}/.ipython"}
+        cmd = self.sandbox.command([sys.executable, "-c", source, str(fd)], env)
         self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                        stdin=subprocess.DEVNULL, text=True)
+                                        stdin=subprocess.DEVNULL, text=True, pass_fds=(fd,))
         ready = self.process.stdout.readline().strip()
+        shutil.rmtree(home, ignore_errors=True)
         if ready != "ready":
             self.close()
             raise RuntimeError("the fork server did not start")
@@ -54,7 +74,7 @@ class ForkServer:
     def request(self, **message) -> dict:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             conn.settimeout(30)
-            conn.connect(str(self.root / "zygote.sock"))
+            conn.connect(str(self.root / SOCKET))
             conn.sendall(json.dumps(message).encode() + b"\n")
             data = b""
             while not data.endswith(b"\n"):
@@ -69,21 +89,29 @@ class ForkServer:
 
     def new_workdir(self) -> Path:
         """A fresh folder for the next kernel, owned by the sandbox user."""
-        workdir = Path(tempfile.mkdtemp(prefix="kernel-", dir=self.root))
+        workdir = Path(tempfile.mkdtemp(prefix="kernel-", dir=self.work))
         if os.geteuid() == 0 and self.sandbox.uid is not None:
             os.chown(workdir, self.sandbox.uid, self.sandbox.uid)
         return workdir
 
     def finish(self, workdir: Path) -> None:
-        """Kill everything the last kernel left behind and delete its folder."""
+        """Kill everything the last kernel left behind and delete all it could write."""
         if self.alive():
             try:
                 self.request(op="reap")
             except (OSError, RuntimeError):
                 self.close()
         shutil.rmtree(workdir, ignore_errors=True)
+        # Without root the kernel runs as the zygote's user and could leave files in
+        # ``work`` for the next student: nothing but the current kernel folder belongs there.
+        for entry in self.work.iterdir() if self.work.is_dir() else ():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
 
     def close(self) -> None:
+        self.listener.close()
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
@@ -92,6 +120,7 @@ class ForkServer:
 
 PREFIX = "optbook-forkserver-"
 OWNER = "owner.pid"
+SOCKET = "zygote.sock"
 
 
 def _remove_abandoned(scratch_root: str | None) -> None:

@@ -120,18 +120,33 @@ def _recognise(exp: Expected, check_id: str, got: list, errors: list,
     return None
 
 
+def _changed(case: checks.Case, result: dict) -> list[str] | None:
+    """Names of the arguments the answer changed (``None``: the record has no inputs)."""
+    if "inputs" not in result:
+        return None
+    after = decode(result["inputs"])
+    if not isinstance(after, list) or len(after) != len(case.args):
+        return None
+    before = decode(encode([None if callable(a) else a for a in case.args]))
+    return [name for name, b, a in zip(case.names, before, after, strict=False)
+            if b is not None and difference(b, a, rtol=0.0, atol=0.0, check_dtype=True)]
+
+
 def _judge_untouched(check_id, exp, cases, results, errors, fail) -> Verdict:
     if errors:
         i, error = errors[0]
         return fail(f"✗ {check_id}: could not be checked, the function raised {error} on "
                     f"input {cases[i].label}.")
     for case, result in zip(cases, results, strict=True):
-        if result.get("mutated"):
-            names = ", ".join(result["mutated"])
+        changed = _changed(case, result)
+        if changed is None:
+            return fail(f"✗ {check_id}: the record of this check is incomplete or was "
+                        "altered.")
+        if changed:
             hint = exp.mistakes[0].hint if exp.mistakes else ""
             mistake = exp.mistakes[0].name if exp.mistakes else None
-            return fail(f"✗ {check_id}: the function changed its input(s) {names} in place "
-                        f"(input: {case.label}).\n  Likely mistake: {hint}".rstrip(),
+            return fail(f"✗ {check_id}: the function changed its input(s) {', '.join(changed)} "
+                        f"in place (input: {case.label}).\n  Likely mistake: {hint}".rstrip(),
                         mistake=mistake)
     return Verdict(check_id, True, exp.weight, f"✓ {check_id}: inputs are left unchanged.",
                    cases_passed=len(cases), cases_total=len(cases))

@@ -10,13 +10,17 @@ from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
     ClearHiddenTests,
+    ClearOutput,
+    DeduplicateIds,
     GetGrades,
     IgnorePattern,
     LimitOutput,
+    OverwriteKernelspec,
     SaveAutoGrades,
 )
 
 from autograde.execute import GradingExecute
+from autograde.sanitize import CapOutputs, RestoreCells
 from autograde.verdicts import DecideVerdicts
 
 c = get_config()  # noqa: F821  (provided by traitlets when this file is loaded)
@@ -32,10 +36,20 @@ c.OverwriteCells.add_missing_cells = True
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
+# Sanitizing: graded cells come back from the gradebook whatever the student did to them.
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput,
+    DeduplicateIds,
+    OverwriteKernelspec,
+    RestoreCells,
+    CheckCellMetadata,
+]
+
 # Autograding: the verdicts of hidden checks are decided outside the kernel, right after
 # execution and before nbgrader reads the scores.
 c.Autograde.autograde_preprocessors = [
     GradingExecute,
+    CapOutputs,
     IgnorePattern,
     ClearMetadataPreprocessor,
     DecideVerdicts,

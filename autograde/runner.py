@@ -64,12 +64,12 @@ def execute_submission(course_root: str, exercise: str, student: str,
         DeduplicateIds,
         IgnorePattern,
         LimitOutput,
-        OverwriteCells,
         OverwriteKernelspec,
     )
 
     from autograde.course import Course
     from autograde.execute import GradingExecute
+    from autograde.sanitize import CapOutputs, RestoreCells
     from autograde.verdicts import DecideVerdicts
 
     start = time.perf_counter()
@@ -88,9 +88,8 @@ def execute_submission(course_root: str, exercise: str, student: str,
                  "nbgrader": {"student": student, "assignment": exercise, "notebook": exercise,
                               "db_url": CourseDirectory(config=config).db_url},
                  "metadata": {"path": str(submitted.parent)}}
-    steps = [ClearOutput, DeduplicateIds, ForgetEmptiedCells, OverwriteKernelspec,
-             OverwriteCells, CheckCellMetadata, GradingExecute, IgnorePattern, DecideVerdicts,
-             LimitOutput]
+    steps = [ClearOutput, DeduplicateIds, OverwriteKernelspec, RestoreCells, CheckCellMetadata,
+             GradingExecute, CapOutputs, IgnorePattern, DecideVerdicts, LimitOutput]
     try:
         for step in steps:
             notebook, resources = step(config=config)(notebook, resources)
@@ -100,19 +99,6 @@ def execute_submission(course_root: str, exercise: str, student: str,
     notebook.metadata.setdefault("optbook", {})["submission"] = submission_digest(submitted)
     nbformat.write(notebook, staged)
     return Executed(student, True, time.perf_counter() - start)
-
-
-class ForgetEmptiedCells(NbGraderPreprocessor):
-    """Drop the empty ``nbgrader`` metadata DeduplicateIds leaves on a duplicated cell.
-
-    nbgrader's own OverwriteCells (adding back missing cells) fails on it with a KeyError, so
-    a student who copied a graded cell would otherwise lose the whole submission.
-    """
-
-    def preprocess_cell(self, cell, resources, index):
-        if cell.metadata.get("nbgrader") == {}:
-            del cell.metadata["nbgrader"]
-        return cell, resources
 
 
 class UsePrecomputed(NbGraderPreprocessor):

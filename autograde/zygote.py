@@ -5,7 +5,8 @@ itself into an IPython kernel on the connection file it was given. A child is a 
 (own memory, own RNG seeds, own rlimit CPU clock) but starts with NumPy, PyTorch and labkit
 already imported, so a submission does not pay for a cold kernel start.
 
-Protocol: one JSON request per connection on ``<root>/zygote.sock``, one JSON reply.
+Protocol: one JSON request per connection on the listening socket whose file descriptor is
+``argv[1]`` (the grader binds it outside the sandbox and passes it down), one JSON reply.
 ``spawn {dir, connection_file, cpu_seconds}`` → ``{pid}``; ``poll {pid}`` → ``{exit}``
 (``null`` while alive); ``kill {pid}``; ``reap`` kills every process but this one.
 """
@@ -17,7 +18,7 @@ import signal
 import socket
 import sys
 
-ROOT = sys.argv[1]
+LISTENER_FD = int(sys.argv[1])
 PR_SET_DUMPABLE = 4
 
 
@@ -27,6 +28,7 @@ def preload():
     import pkgutil
 
     import matplotlib  # noqa: F401  (not pyplot: the inline backend must meet a live shell)
+    import matplotlib.font_manager  # noqa: F401  (its font list, built once, here)
     import numpy  # noqa: F401
     import sklearn.datasets  # noqa: F401
     import torch  # noqa: F401
@@ -133,9 +135,7 @@ def main():
     # Not dumpable: a kernel running as the same user cannot ptrace or read our memory.
     ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     preload()
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(os.path.join(ROOT, "zygote.sock"))
-    server.listen(16)
+    server = socket.socket(fileno=LISTENER_FD)
     print("ready", flush=True)
     children = set()
     while True:

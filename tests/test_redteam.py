@@ -1,51 +1,152 @@
-"""The red-team corpus graded in one run: exact points, clear messages, nothing escapes."""
+"""The red-team corpus graded in one run: exact points, clear messages, nothing escapes.
+
+One module-scoped fixture releases exercise 01, writes every submission of
+:data:`tests.fixtures.redteam.CORPUS` (the control student ``honest`` among them) and grades
+them all in a single ``Course.grade`` call with a 10 s cell limit, as an instructor would.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
+import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
 import pytest
 
-from tests.classes import GradedClass, grade_class, write_submission
-from tests.fixtures.redteam import CORPUS, HOST_FILES, Hostile
+from autograde.course import Course
+from tests.classes import GradedClass
+from tests.fixtures.redteam import (
+    CORPUS,
+    COURSE,
+    COURSE_TARGETS,
+    CROSS_STUDENT,
+    EXERCISE,
+    FLOODS,
+    HOST_FILES,
+    KNOWN_LIMITS,
+    MAX_NOTEBOOK_BYTES,
+    Hostile,
+    write,
+)
+from tests.fixtures.sample_class import EX01_FULL
 
-EXERCISE = "01-sgd"
+MAX_SCORE = 12.0  # 10 autograded points and the hand-graded written answer
+REQUIRED = (  # the issue's list: each kind of attack has at least one entry of this name
+    "honest", "infinite_loop", "memory_bomb_growing", "memory_bomb_numpy", "fork_bomb",
+    "os_exit", "sys_exit_in_function", "raise_system_exit", "segfault", "deleted_test_cell",
+    "duplicated_test_cell", "retyped_test_cell", "emptied_test_cells_wrong_answer",
+    "malformed_json", "empty_file", "wrong_file_name", "megabytes_of_output",
+    "writes_outside_scratch", "network", "reads_course_files", "imports_solutions",
+    "patches_numpy_testing", "patches_builtins", "forges_check_records", "forges_run_cases",
+    "forges_encoder", "always_equal_object", "nan_outputs", "float32", "wrong_shape",
+    "mutates_inputs", "correct_with_warnings", "ignores_interrupts",
+    "fake_outputs_wrong_answer", "deletes_names", "slow_but_correct")
 
 
-def _write(release: Path, student: Hostile, folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    if student.raw is not None:
-        (folder / f"{EXERCISE}.ipynb").write_bytes(student.raw)
-        return
-    write_submission(release, EXERCISE, student, folder)
-    if student.edit is not None:
-        path = folder / f"{EXERCISE}.ipynb"
-        notebook = nbformat.read(path, as_version=4)
-        student.edit(notebook)
-        nbformat.write(notebook, path)
+@dataclass
+class Graded(GradedClass):
+    seconds: float = 0.0
+    digests_before: dict[str, str] | None = None
+
+
+def _digests(course: Path) -> dict[str, str]:
+    """Hashes of the files students must not change: submissions and the source."""
+    files = [*(course / "submitted").rglob("*.ipynb"), *(course / "source").rglob("*.ipynb"),
+             course / "nbgrader_config.py"]
+    return {str(p.relative_to(course)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in files}
+
+
+def grade(root: Path, students: dict[str, Hostile], workers: int | None = None) -> Graded:
+    """Release, write every submission, collect and grade them all in one run."""
+    warnings.filterwarnings("ignore", message=".*not in session.*")
+    course = Course(root / "course", cell_timeout=10)
+    release = course.release(EXERCISE)
+    inbox = root / "inbox"
+    for name, student in students.items():
+        write(release, student, inbox / name, course.root)
+    notes = course.collect(EXERCISE, inbox)
+    before = _digests(course.root)
+    start = time.perf_counter()
+    results = course.grade(EXERCISE, notes=notes, workers=workers)
+    seconds = time.perf_counter() - start
+    return Graded(course, EXERCISE, students, {r.student: r for r in results}, seconds, before)
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> GradedClass:
-    warnings.filterwarnings("ignore", message=".*not in session.*")
+def corpus(tmp_path_factory) -> Graded:
     for path in HOST_FILES:
         Path(path).unlink(missing_ok=True)
-    root = tmp_path_factory.mktemp("redteam")
-    return grade_class(root, EXERCISE, CORPUS, cell_timeout=10, write=_write)
+    graded = grade(tmp_path_factory.mktemp("redteam"), CORPUS)
+    print(f"\nred-team corpus: {len(CORPUS)} submissions graded in {graded.seconds:.0f} s")
+    return graded
 
 
-def test_corpus_is_large_enough():
+def _outputs(graded: GradedClass, student: str) -> str:
+    """Every output of the autograded notebook, as text."""
+    texts = []
+    for cell in graded.autograded(student).cells:
+        for output in cell.get("outputs", []):
+            if output.output_type == "stream":
+                texts.append(output.text)
+            elif output.output_type == "error":
+                texts.append(f"{output.ename}: {output.evalue}")
+            else:
+                texts.append(str(output.get("data", {}).get("text/plain", "")))
+    return "\n".join(texts)
+
+
+def _cell_points(graded: GradedClass, student: str) -> dict[str, float]:
+    """Points per test cell; a student nbgrader has no notebook for has none anywhere."""
+    from nbgrader.api import MissingEntry
+
+    try:
+        return graded.cell_points(student)
+    except MissingEntry:
+        return dict.fromkeys(EX01_FULL, 0)
+
+
+def test_corpus_is_large_and_covers_the_issue():
     assert len(CORPUS) >= 30
+    assert not set(REQUIRED) - set(CORPUS)
+    assert set(KNOWN_LIMITS) <= set(CORPUS)
+    assert set(FLOODS) <= set(CORPUS)
+    for name, student in CORPUS.items():
+        assert set(student.points) == set(EX01_FULL), name
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("student", list(CORPUS))
+@pytest.mark.parametrize("student", [
+    pytest.param(s, marks=pytest.mark.xfail(reason=KNOWN_LIMITS[s], strict=True,
+                                            raises=AssertionError))
+    if s in KNOWN_LIMITS else s for s in CORPUS])
 def test_exact_points(corpus, student):
     expected = CORPUS[student].points
-    assert corpus.cell_points(student) == expected
-    assert corpus.results[student].score == pytest.approx(sum(expected.values()))
+    result = corpus.results[student]
+    assert _cell_points(corpus, student) == expected, result.problems
+    assert result.score == pytest.approx(sum(expected.values()))
+    assert result.max_score == MAX_SCORE  # no submission changes what the exercise is worth
+
+
+@pytest.mark.slow
+def test_control_student_keeps_full_points(corpus):
+    """Graded beside every hostile submission, the honest one loses nothing."""
+    assert corpus.cell_points("honest") == EX01_FULL
+    assert corpus.results["honest"].score == 10
+    assert corpus.results["honest"].ok and not corpus.results["honest"].problems
+
+
+@pytest.mark.slow
+def test_run_completes_for_every_submission(corpus):
+    assert set(corpus.results) == set(CORPUS)
+    for student in CORPUS:
+        assert corpus.course.is_graded(EXERCISE, student), student
+    for student, result in corpus.results.items():
+        if not result.ok:  # a submission that could not be graded says why
+            assert result.problems, student
 
 
 @pytest.mark.slow
@@ -56,19 +157,35 @@ def test_failures_are_explained(corpus, student):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("student", [s for s, h in CORPUS.items() if h.never_in_output])
-def test_nothing_leaks_into_the_sandbox(corpus, student):
-    outputs = [str(o) for cell in corpus.autograded(student).cells
-               for o in cell.get("outputs", [])]
-    assert outputs  # the attempts ran and printed what they got
+@pytest.mark.parametrize("student", [s for s, h in CORPUS.items() if h.message])
+def test_feedback_says_what_went_wrong(corpus, student):
+    assert CORPUS[student].message in _outputs(corpus, student)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("student", [s for s, h in CORPUS.items()
+                                     if h.must_print or h.never_in_output])
+def test_sandbox_blocks_the_attempt(corpus, student):
+    """The attempts ran (their evidence is in the outputs) and every one of them failed."""
+    outputs = _outputs(corpus, student)
+    course = str(corpus.course.root)
+    for evidence in CORPUS[student].must_print:
+        assert evidence.replace(COURSE, course) in outputs, evidence
     for secret in CORPUS[student].never_in_output:
-        assert not any(secret in text for text in outputs)
+        assert secret not in outputs
 
 
 @pytest.mark.slow
 def test_nothing_written_outside_the_sandbox(corpus):
     for path in HOST_FILES:
         assert not Path(path).exists(), path
+    root = corpus.course.root
+    assert not (root / "optbook-pwned.txt").exists()
+    assert _digests(root) == corpus.digests_before  # submissions and source untouched
+    for target in COURSE_TARGETS:
+        path = root / target
+        if path.is_file() and path.suffix != ".db":
+            assert b"pwned" not in path.read_bytes(), target
 
 
 @pytest.mark.slow
@@ -88,17 +205,39 @@ def test_no_sandboxed_process_outlives_grading(corpus):
 @pytest.mark.slow
 def test_no_scratch_folder_outlives_grading(corpus):
     """Scratch folders hold students' notebooks: all are deleted when grading ends."""
-    import tempfile
-
     left = list(Path(tempfile.gettempdir()).glob("optbook-*"))
     assert not left, left
 
 
 @pytest.mark.slow
-def test_failed_checks_say_what_was_expected_and_what_came_back(corpus):
-    outputs = nbformat.writes(corpus.autograded("nan_outputs"))
-    assert "NaN" in outputs and "First failing input" in outputs
-    outputs = nbformat.writes(corpus.autograded("always_equal_object"))
-    assert "Liar" in outputs
-    outputs = nbformat.writes(corpus.autograded("forges_check_records"))
-    assert "more than once" in outputs
+@pytest.mark.parametrize("student", FLOODS)
+def test_output_flood_is_cut(corpus, student):
+    """Megabytes printed by a submission do not end up in the graded notebook."""
+    path = corpus.course.root / "autograded" / student / EXERCISE / f"{EXERCISE}.ipynb"
+    assert path.stat().st_size < MAX_NOTEBOOK_BYTES
+
+
+@pytest.mark.slow
+def test_summary_lists_every_student(corpus, capsys):
+    from autograde.cli import print_summary
+
+    print_summary(EXERCISE, list(corpus.results.values()))
+    out = capsys.readouterr().out
+    for student in CORPUS:
+        assert student in out
+
+
+@pytest.mark.slow
+def test_time_limits_bound_the_run(corpus):
+    """The runaway entries cost their time limits, not more: the run stays short."""
+    assert corpus.seconds < 600, corpus.seconds
+
+
+@pytest.mark.slow
+def test_no_submission_reaches_the_next_one(tmp_path):
+    """One worker grades a hijacker and then two honest students: all keep every point."""
+    graded = grade(tmp_path, CROSS_STUDENT, workers=1)
+    assert set(graded.results) == set(CROSS_STUDENT)  # the run completes
+    for student, expected in CROSS_STUDENT.items():
+        assert _cell_points(graded, student) == expected.points, (
+            student, graded.results[student].problems)

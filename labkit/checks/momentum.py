@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from labkit.checks import Case, Spec, call, register, value
+from labkit.checks import Case, Spec, call, call_keeping_inputs, register, value
 from labkit.functions import ROSENBROCK, quadratic
 
 
@@ -108,8 +108,7 @@ def _run_optimizer(optimizer_class, case: Case) -> dict:
         loss = ((torch.tanh(A @ w + b) - target) ** 2).mean()
         loss.backward()
         optimizer.step()
-    return {"value": [w.detach().clone(), b.detach().clone(), frozen.detach().clone()],
-            "mutated": []}
+    return {"value": [w.detach().clone(), b.detach().clone(), frozen.detach().clone()]}
 
 
 def _experiment_case() -> list[Case]:
@@ -117,7 +116,7 @@ def _experiment_case() -> list[Case]:
 
 
 register(Spec("momentum.momentum_step", _momentum_step_cases, call, "classical momentum"))
-register(Spec("momentum.momentum_step.no_mutation", _momentum_step_cases, call,
+register(Spec("momentum.momentum_step.no_mutation", _momentum_step_cases, call_keeping_inputs,
               "momentum_step leaves its inputs"))
 register(Spec("momentum.nesterov_lookahead_step", _lookahead_cases, call, "look-ahead form"))
 register(Spec("momentum.nesterov_step", _nesterov_step_cases, call, "change-of-variable form"))

@@ -6,7 +6,7 @@ from functools import cache
 
 import numpy as np
 
-from labkit.checks import Case, Spec, call, register, value
+from labkit.checks import Case, Spec, call, call_keeping_inputs, register, value
 from labkit.functions import ROSENBROCK, quadratic
 
 
@@ -40,7 +40,7 @@ def _run_minibatches(answer, case: Case) -> dict:
     n, batch_size, seed, shuffle, drop_last = case.args
     batches = answer(n, batch_size, np.random.default_rng(seed), shuffle=shuffle,
                      drop_last=drop_last)
-    return {"value": [np.asarray(b) for b in batches], "mutated": []}
+    return {"value": [np.asarray(b) for b in batches], }
 
 
 def _random_spd(rng: np.random.Generator, d: int) -> np.ndarray:
@@ -91,7 +91,8 @@ def _experiment_case() -> list[Case]:
 
 
 register(Spec("sgd.sgd_step", _sgd_step_cases, call, "one SGD step"))
-register(Spec("sgd.sgd_step.no_mutation", _sgd_step_cases, call, "sgd_step leaves its inputs"))
+register(Spec("sgd.sgd_step.no_mutation", _sgd_step_cases, call_keeping_inputs,
+              "sgd_step leaves its inputs"))
 register(Spec("sgd.minibatches", _minibatch_cases, _run_minibatches, "one epoch of batches"))
 register(Spec("sgd.gradient_descent", _gradient_descent_cases, call, "GD iterates"))
 register(Spec("sgd.train_softmax", _train_softmax_cases, call, "per-epoch training loss"))
