@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from labkit.checks import Case, Spec, call, call_keeping_inputs, register, value
+from labkit.checks.optimizers import optimizer_cases, train_two_tensors
 from labkit.functions import ROSENBROCK, quadratic
 
 
@@ -79,36 +80,7 @@ _OPTIMIZER_SETTINGS = [
 
 
 def _optimizer_cases() -> list[Case]:
-    cases = []
-    for i, (hyper, steps, halve_at) in enumerate(_OPTIMIZER_SETTINGS):
-        label = (f"{steps} steps on a random 2-tensor problem (float64) with {hyper}"
-                 + (f", lr halved after step {halve_at}" if halve_at else "")
-                 + "; one parameter gets no gradient")
-        cases.append(Case((400 + i, hyper, steps, halve_at), (), label))
-    return cases
-
-
-def _run_optimizer(optimizer_class, case: Case) -> dict:
-    """Train two parameter tensors (plus one that never gets a gradient) and return them."""
-    import torch
-
-    seed, hyper, steps, halve_at = case.args
-    generator = torch.Generator().manual_seed(seed)
-    A = torch.randn(4, 3, generator=generator, dtype=torch.float64)
-    target = torch.randn(4, generator=generator, dtype=torch.float64)
-    w = torch.randn(3, generator=generator, dtype=torch.float64, requires_grad=True)
-    b = torch.randn(1, generator=generator, dtype=torch.float64, requires_grad=True)
-    frozen = torch.randn(2, generator=generator, dtype=torch.float64, requires_grad=True)
-    optimizer = optimizer_class([w, b, frozen], **hyper)
-    for step in range(steps):
-        if halve_at is not None and step == halve_at:
-            for group in optimizer.param_groups:
-                group["lr"] = group["lr"] / 2
-        optimizer.zero_grad()
-        loss = ((torch.tanh(A @ w + b) - target) ** 2).mean()
-        loss.backward()
-        optimizer.step()
-    return {"value": [w.detach().clone(), b.detach().clone(), frozen.detach().clone()]}
+    return optimizer_cases(_OPTIMIZER_SETTINGS, first_seed=400)
 
 
 def _experiment_case() -> list[Case]:
@@ -121,5 +93,5 @@ register(Spec("momentum.momentum_step.no_mutation", _momentum_step_cases, call_k
 register(Spec("momentum.nesterov_lookahead_step", _lookahead_cases, call, "look-ahead form"))
 register(Spec("momentum.nesterov_step", _nesterov_step_cases, call, "change-of-variable form"))
 register(Spec("momentum.run_momentum", _run_momentum_cases, call, "momentum iterates"))
-register(Spec("momentum.optimizer", _optimizer_cases, _run_optimizer, "torch optimizer"))
+register(Spec("momentum.optimizer", _optimizer_cases, train_two_tensors, "torch optimizer"))
 register(Spec("momentum.steps_to_converge", _experiment_case, value, "steps per momentum"))
