@@ -16,3 +16,12 @@ EX02_LR = 0.01
 EX02_TOLERANCE = 1e-6
 EX02_MAX_STEPS = 5000
 EX02_MOMENTA = (0.0, 0.5, 0.9, 0.95, 0.99)
+
+EX04_STEPS = 500
+"""Exercise 04: steps each adaptive method takes on Rosenbrock's function from its start."""
+EX04_SETTINGS = {
+    "adagrad": dict(lr=0.5),
+    "rmsprop": dict(lr=0.01, alpha=0.9),
+    "adam": dict(lr=0.05, beta1=0.9, beta2=0.999),
+}
+"""Exercise 04: hyperparameters of each method (the rest are the functions' defaults)."""

@@ -1,0 +1,199 @@
+"""Exercise 04 (Adagrad, RMSProp, Adam): references and the catalog of typical mistakes.
+
+The exercise passes optimizer state as plain arrays (``adam_step(x, g, m, v, t, ...)``); the
+adapters here call the book's rules in :mod:`solutions.adaptive`, which keep it in NamedTuples.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from autograde.references import Expected, Mistake
+from labkit.functions import ROSENBROCK
+from labkit.problems import EX04_SETTINGS, EX04_STEPS
+from solutions import adaptive as ref
+from solutions.torch_adam import Adam
+
+
+# -- references in the exercise's signatures -------------------------------------------------
+def adagrad_step(x, g, sum_sq, lr, eps=1e-10):
+    x_new, state = ref.adagrad(x, g, ref.AdagradState(0, sum_sq), lr=lr, eps=eps)
+    return x_new, state.sum_sq
+
+
+def rmsprop_step(x, g, mean_sq, lr, alpha=0.99, eps=1e-8):
+    zeros = np.zeros_like(x)
+    x_new, state = ref.rmsprop(x, g, ref.RMSPropState(mean_sq, zeros, zeros), lr=lr,
+                               alpha=alpha, eps=eps)
+    return x_new, state.mean_sq
+
+
+def adam_step(x, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    x_new, state = ref.adam(x, g, ref.AdamState(t, m, v, v), lr, beta1, beta2, eps)
+    return x_new, state.m, state.v, state.t
+
+
+def _final_losses() -> dict[str, float]:
+    rules = {"adagrad": (ref.adagrad, ref.init_adagrad), "rmsprop": (ref.rmsprop,
+             ref.init_rmsprop), "adam": (ref.adam, ref.init_adam)}
+    losses = {}
+    for name, (rule, init) in rules.items():
+        x = ROSENBROCK.start.copy()
+        state = init(x)
+        for _ in range(EX04_STEPS):
+            x, state = rule(x, ROSENBROCK.grad(x), state, **EX04_SETTINGS[name])
+        losses[name] = float(ROSENBROCK.value(x))
+    return losses
+
+
+# -- typical mistakes ------------------------------------------------------------------------
+def _adagrad_no_sqrt(x, g, sum_sq, lr, eps=1e-10):
+    s = sum_sq + g * g
+    return x - lr * g / (s + eps), s
+
+
+def _adagrad_old_sum(x, g, sum_sq, lr, eps=1e-10):
+    return x - lr * g / (np.sqrt(sum_sq) + eps), sum_sq + g * g
+
+
+def _adagrad_eps_inside(x, g, sum_sq, lr, eps=1e-10):
+    s = sum_sq + g * g
+    return x - lr * g / np.sqrt(s + eps), s
+
+
+def _rmsprop_alpha_swapped(x, g, mean_sq, lr, alpha=0.99, eps=1e-8):
+    s = (1 - alpha) * mean_sq + alpha * g * g
+    return x - lr * g / (np.sqrt(s) + eps), s
+
+
+def _rmsprop_sum(x, g, mean_sq, lr, alpha=0.99, eps=1e-8):
+    s = mean_sq + g * g
+    return x - lr * g / (np.sqrt(s) + eps), s
+
+
+def _rmsprop_eps_inside(x, g, mean_sq, lr, alpha=0.99, eps=1e-8):
+    s = alpha * mean_sq + (1 - alpha) * g * g
+    return x - lr * g / np.sqrt(s + eps), s
+
+
+def _adam_moments(g, m, v, beta1, beta2):
+    return beta1 * m + (1 - beta1) * g, beta2 * v + (1 - beta2) * g * g
+
+
+def _adam_no_correction(x, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    m, v = _adam_moments(g, m, v, beta1, beta2)
+    return x - lr * m / (np.sqrt(v) + eps), m, v, t + 1
+
+
+def _adam_t_after_use(x, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    m, v = _adam_moments(g, m, v, beta1, beta2)
+    m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
+    return x - lr * m_hat / (np.sqrt(v_hat) + eps), m, v, t + 1
+
+
+def _adam_eps_inside(x, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    m, v = _adam_moments(g, m, v, beta1, beta2)
+    m_hat, v_hat = m / (1 - beta1 ** (t + 1)), v / (1 - beta2 ** (t + 1))
+    return x - lr * m_hat / np.sqrt(v_hat + eps), m, v, t + 1
+
+
+def _adam_only_m_corrected(x, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    m, v = _adam_moments(g, m, v, beta1, beta2)
+    return x - lr * m / (1 - beta1 ** (t + 1)) / (np.sqrt(v) + eps), m, v, t + 1
+
+
+class _AdamVariant(torch.optim.Optimizer):
+    """Adam with one typical mistake switched on (for recognising it)."""
+
+    bias_correction, keep_state, decoupled = True, True, False
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.param_groups:
+            (beta1, beta2), lr, wd = group["betas"], group["lr"], group["weight_decay"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p] if self.keep_state else {}
+                if not state:
+                    state.update(t=0, m=torch.zeros_like(p), v=torch.zeros_like(p))
+                state["t"] += 1
+                g = p.grad
+                if wd and self.decoupled:
+                    p.mul_(1 - lr * wd)
+                elif wd:
+                    g = g + wd * p
+                state["m"] = beta1 * state["m"] + (1 - beta1) * g
+                state["v"] = beta2 * state["v"] + (1 - beta2) * g * g
+                m, v, t = state["m"], state["v"], state["t"]
+                if self.bias_correction:
+                    m, v = m / (1 - beta1**t), v / (1 - beta2**t)
+                p.sub_(lr * m / (v.sqrt() + group["eps"]))
+
+
+class _AdamNoCorrection(_AdamVariant):
+    bias_correction = False
+
+
+class _AdamStateNotKept(_AdamVariant):
+    keep_state = False
+
+
+class _AdamDecoupled(_AdamVariant):
+    decoupled = True
+
+
+
+_NO_MUTATION_HINT = ("an input array was changed in place (x -= …, s += …); build new arrays "
+                     "and return them.")
+
+EXPECTED = {
+    "adaptive.adagrad_step": Expected(adagrad_step, weight=3, mistakes=(
+        Mistake("no_sqrt", "Divide by the square root of the accumulated squares, "
+                "√(sum_sq) + eps, not by the sum itself.", _adagrad_no_sqrt),
+        Mistake("old_sum", "Add g² to the accumulator first, then divide by its square root: "
+                "the current gradient counts in its own step.", _adagrad_old_sum),
+        Mistake("eps_inside", "eps goes outside the square root: √(sum_sq) + eps.",
+                _adagrad_eps_inside),
+    )),
+    "adaptive.adagrad_step.no_mutation": Expected(
+        adagrad_step, aspect="inputs_untouched", weight=1,
+        mistakes=(Mistake("in_place", _NO_MUTATION_HINT, None),)),
+    "adaptive.rmsprop_step": Expected(rmsprop_step, mistakes=(
+        Mistake("alpha_swapped", "alpha weighs the old average: mean_sq ← alpha·mean_sq + "
+                "(1 − alpha)·g².", _rmsprop_alpha_swapped),
+        Mistake("sum", "That accumulates like Adagrad; RMSProp keeps a running *average* "
+                "of g².", _rmsprop_sum),
+        Mistake("eps_inside", "eps goes outside the square root: √(mean_sq) + eps.",
+                _rmsprop_eps_inside),
+    )),
+    "adaptive.adam_step": Expected(adam_step, weight=3, mistakes=(
+        Mistake("no_bias_correction", "The moments are not bias-corrected: divide m by "
+                "1 − beta1^t and v by 1 − beta2^t.", _adam_no_correction),
+        Mistake("t_after_use", "The step counter is incremented after the bias correction; "
+                "count this step first (t + 1), so the first step uses t = 1.",
+                _adam_t_after_use),
+        Mistake("eps_inside", "eps goes outside the square root: √(v̂) + eps.",
+                _adam_eps_inside),
+        Mistake("only_m_corrected", "v needs its bias correction too (v / (1 − beta2^t)).",
+                _adam_only_m_corrected),
+    )),
+    "adaptive.adam_step.no_mutation": Expected(
+        adam_step, aspect="inputs_untouched", weight=1,
+        mistakes=(Mistake("in_place", _NO_MUTATION_HINT, None),)),
+    "adaptive.optimizer": Expected(Adam, mistakes=(
+        Mistake("no_bias_correction", "The moments are used without bias correction.",
+                _AdamNoCorrection),
+        Mistake("state_not_kept", "m, v and the step count must live in self.state[p] so "
+                "that they carry over from one step() to the next.", _AdamStateNotKept),
+        Mistake("decoupled_decay", "Adam's weight_decay is L2: add weight_decay·p to the "
+                "gradient before the moments (shrinking p directly is AdamW).",
+                _AdamDecoupled),
+    )),
+    "adaptive.final_losses": Expected(_final_losses(), rtol=1e-4, atol=1e-8,
+                                      check_dtype=False),
+}

@@ -1,0 +1,103 @@
+"""Grader-chosen inputs for exercise 04 (Adagrad, RMSProp, Adam)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from labkit.checks import Case, Spec, call, call_keeping_inputs, register, value
+from labkit.checks.optimizers import optimizer_cases, train_two_tensors
+
+_SHAPES = [(3,), (2, 4), (5,), (1, 3, 2)]
+
+
+def _arrays(rng: np.random.Generator, shape: tuple, scale: float = 1.0):
+    """A point, a gradient (with one exact zero and one large entry) and a positive state."""
+    x, g = rng.standard_normal(shape), scale * rng.standard_normal(shape)
+    g.flat[0] = 0.0
+    g.flat[-1] *= 100.0
+    return x, g, rng.uniform(0.0, 2.0, shape)
+
+
+def _adagrad_cases() -> list[Case]:
+    rng = np.random.default_rng(401)
+    cases = []
+    for shape in _SHAPES:
+        x, g, sum_sq = _arrays(rng, shape)
+        lr = float(10 ** rng.uniform(-2, 0))
+        cases.append(Case((x, g, sum_sq, lr, 1e-10), ("x", "g", "sum_sq", "lr", "eps"),
+                          f"x, g, sum_sq: float64 arrays of shape {shape} (g has a zero and a "
+                          f"large entry, sum_sq > 0), lr={lr:.4g}, eps=1e-10"))
+    x, g, _ = _arrays(rng, (4,))
+    cases.append(Case((x, g, np.zeros(4), 0.1, 1e-10), ("x", "g", "sum_sq", "lr", "eps"),
+                      "the first step: sum_sq = zeros(4), lr=0.1, eps=1e-10"))
+    x, g, sum_sq = _arrays(rng, (3,), scale=1e-3)
+    cases.append(Case((x, g, 1e-4 * sum_sq, 0.1, 1e-2), ("x", "g", "sum_sq", "lr", "eps"),
+                      "tiny gradients and sum_sq (about 1e-4) with a large eps=0.01, lr=0.1"))
+    return cases
+
+
+def _rmsprop_cases() -> list[Case]:
+    rng = np.random.default_rng(402)
+    cases = []
+    for shape, alpha in zip(_SHAPES, (0.99, 0.9, 0.5, 0.999), strict=True):
+        x, g, mean_sq = _arrays(rng, shape)
+        lr = float(10 ** rng.uniform(-3, -1))
+        cases.append(Case((x, g, mean_sq, lr, alpha, 1e-8),
+                          ("x", "g", "mean_sq", "lr", "alpha", "eps"),
+                          f"x, g, mean_sq: float64 arrays of shape {shape}, lr={lr:.4g}, "
+                          f"alpha={alpha}, eps=1e-8"))
+    x, g, mean_sq = _arrays(rng, (3,), scale=1e-3)
+    cases.append(Case((x, g, 1e-4 * mean_sq, 0.01, 0.9, 1e-2),
+                      ("x", "g", "mean_sq", "lr", "alpha", "eps"),
+                      "tiny gradients and mean_sq (about 1e-4) with a large eps=0.01, lr=0.01, "
+                      "alpha=0.9"))
+    return cases
+
+
+def _adam_cases() -> list[Case]:
+    rng = np.random.default_rng(403)
+    cases = []
+    for shape, t in zip([*_SHAPES, (3,)], (0, 1, 9, 99, 0), strict=True):
+        x, g, v = _arrays(rng, shape)
+        m = 0.1 * rng.standard_normal(shape) if t else np.zeros(shape)
+        v = 0.01 * v if t else np.zeros(shape)
+        lr, beta1, beta2 = float(10 ** rng.uniform(-3, -1)), 0.9, (0.999 if t != 9 else 0.99)
+        cases.append(Case((x, g, m, v, t, lr, beta1, beta2, 1e-8),
+                          ("x", "g", "m", "v", "t", "lr", "beta1", "beta2", "eps"),
+                          f"x, g, m, v: float64 arrays of shape {shape}, t={t} "
+                          f"({'zero moments' if not t else 'moments from earlier steps'}), "
+                          f"lr={lr:.4g}, beta1={beta1}, beta2={beta2}, eps=1e-8"))
+    x, g, _ = _arrays(rng, (3,), scale=1e-3)
+    cases.append(Case((x, g, np.zeros(3), np.zeros(3), 0, 0.01, 0.9, 0.999, 1e-3),
+                      ("x", "g", "m", "v", "t", "lr", "beta1", "beta2", "eps"),
+                      "the first step with tiny gradients (about 1e-3) and a large eps=1e-3, "
+                      "lr=0.01"))
+    return cases
+
+
+_OPTIMIZER_SETTINGS = [
+    (dict(lr=0.05), 40, None),
+    (dict(lr=0.01, betas=(0.8, 0.99)), 60, None),
+    (dict(lr=0.02, eps=1e-3), 30, None),
+    (dict(lr=0.03, weight_decay=0.1), 50, None),
+    (dict(lr=0.05, betas=(0.9, 0.9), weight_decay=0.01), 60, 30),
+]
+
+
+def _optimizer_cases() -> list[Case]:
+    return optimizer_cases(_OPTIMIZER_SETTINGS, first_seed=410)
+
+
+def _experiment_case() -> list[Case]:
+    return [Case((), (), "your dict final_losses")]
+
+
+register(Spec("adaptive.adagrad_step", _adagrad_cases, call, "Adagrad step"))
+register(Spec("adaptive.adagrad_step.no_mutation", _adagrad_cases, call_keeping_inputs,
+              "adagrad_step leaves its inputs"))
+register(Spec("adaptive.rmsprop_step", _rmsprop_cases, call, "RMSProp step"))
+register(Spec("adaptive.adam_step", _adam_cases, call, "Adam step"))
+register(Spec("adaptive.adam_step.no_mutation", _adam_cases, call_keeping_inputs,
+              "adam_step leaves its inputs"))
+register(Spec("adaptive.optimizer", _optimizer_cases, train_two_tensors, "torch Adam"))
+register(Spec("adaptive.final_losses", _experiment_case, value, "losses after the runs"))
