@@ -1,0 +1,203 @@
+"""Exercise 05 (AMSGrad, AdamW, RAdam): references and the catalog of typical mistakes.
+
+The exercise passes optimizer state as plain arrays; the adapters here call the book's rules in
+:mod:`solutions.adaptive`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from autograde.references import Expected, Mistake
+from labkit.problems import EX05_LR, EX05_STEPS, EX05_WEIGHT_DECAY, EX05_X, EX05_Y
+from solutions import adaptive as ref
+from solutions.torch_adam import AdamW
+
+
+# -- references in the exercise's signatures -------------------------------------------------
+def amsgrad_step(x, g, m, v, v_max, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    x_new, s = ref.adam(x, g, ref.AdamState(t, m, v, v_max), lr, beta1, beta2, eps,
+                        amsgrad=True)
+    return x_new, s.m, s.v, s.v_max, s.t
+
+
+def adamw_step(x, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01):
+    x_new, s = ref.adamw(x, g, ref.AdamState(t, m, v, v), lr, beta1, beta2, eps, weight_decay)
+    return x_new, s.m, s.v, s.t
+
+
+def radam_step(x, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    x_new, s = ref.radam(x, g, ref.AdamState(t, m, v, v), lr, beta1, beta2, eps)
+    return x_new, s.m, s.v, s.t
+
+
+def _grad(w: np.ndarray) -> np.ndarray:
+    return EX05_X.T @ (EX05_X @ w - EX05_Y) / len(EX05_Y)
+
+
+def _final_weights() -> dict[str, np.ndarray]:
+    weights = {}
+    for name in ("adam_l2", "adamw"):
+        w = np.zeros(EX05_X.shape[1])
+        state = ref.init_adam(w)
+        for _ in range(EX05_STEPS):
+            if name == "adamw":
+                w, state = ref.adamw(w, _grad(w), state, EX05_LR, weight_decay=EX05_WEIGHT_DECAY)
+            else:
+                w, state = ref.adam(w, _grad(w), state, EX05_LR, weight_decay=EX05_WEIGHT_DECAY)
+        weights[name] = w
+    return weights
+
+
+# -- typical mistakes ------------------------------------------------------------------------
+def _moments(g, m, v, beta1, beta2):
+    return beta1 * m + (1 - beta1) * g, beta2 * v + (1 - beta2) * g * g
+
+
+def _adam_update(x, m, second, t, lr, beta1, beta2, eps):
+    return x - lr * (m / (1 - beta1**t)) / (np.sqrt(second / (1 - beta2**t)) + eps)
+
+
+def _amsgrad_max_of_v_hat(x, g, m, v, v_max, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    t += 1
+    m, v = _moments(g, m, v, beta1, beta2)
+    v_max = np.maximum(v_max, v / (1 - beta2**t))
+    return x - lr * (m / (1 - beta1**t)) / (np.sqrt(v_max) + eps), m, v, v_max, t
+
+
+def _amsgrad_plain_adam(x, g, m, v, v_max, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    t += 1
+    m, v = _moments(g, m, v, beta1, beta2)
+    return _adam_update(x, m, v, t, lr, beta1, beta2, eps), m, v, np.maximum(v_max, v), t
+
+
+def _amsgrad_old_v(x, g, m, v, v_max, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    t += 1
+    v_max = np.maximum(v_max, v)  # the maximum taken before v is updated
+    m, v = _moments(g, m, v, beta1, beta2)
+    return _adam_update(x, m, v_max, t, lr, beta1, beta2, eps), m, v, v_max, t
+
+
+def _adamw_coupled(x, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01):
+    m, v = _moments(g + weight_decay * x, m, v, beta1, beta2)
+    return _adam_update(x, m, v, t + 1, lr, beta1, beta2, eps), m, v, t + 1
+
+
+def _adamw_no_lr(x, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01):
+    m, v = _moments(g, m, v, beta1, beta2)
+    return _adam_update(x * (1 - weight_decay), m, v, t + 1, lr, beta1, beta2, eps), m, v, t + 1
+
+
+def _adamw_after(x, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01):
+    m, v = _moments(g, m, v, beta1, beta2)
+    x = _adam_update(x, m, v, t + 1, lr, beta1, beta2, eps)
+    return x * (1 - lr * weight_decay), m, v, t + 1
+
+
+def _radam_variant(threshold: float, rectify: bool, correct_m: bool):
+    def step(x, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+        t += 1
+        m, v = _moments(g, m, v, beta1, beta2)
+        m_hat = m / (1 - beta1**t)
+        rho_inf = 2 / (1 - beta2) - 1
+        rho = rho_inf - 2 * t * beta2**t / (1 - beta2**t)
+        if rho > threshold:
+            r = np.sqrt((rho - 4) * (rho - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho))
+            r = r if rectify else 1.0
+            return x - lr * m_hat * r / (np.sqrt(v / (1 - beta2**t)) + eps), m, v, t
+        return x - lr * (m_hat if correct_m else m), m, v, t
+    return step
+
+
+class _AdamWVariant(torch.optim.Optimizer):
+    """AdamW with one typical mistake switched on (for recognising it)."""
+
+    decay = "before"  # "before" the update (right), "after" it, or "coupled" (L2)
+    amsgrad_on_hat = False
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      amsgrad=amsgrad))
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.param_groups:
+            (beta1, beta2), lr, wd = group["betas"], group["lr"], group["weight_decay"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if not state:
+                    state.update(t=0, m=torch.zeros_like(p), v=torch.zeros_like(p),
+                                 v_max=torch.zeros_like(p))
+                state["t"] += 1
+                t, g = state["t"], p.grad
+                if self.decay == "coupled":
+                    g = g + wd * p
+                elif self.decay == "before":
+                    p.mul_(1 - lr * wd)
+                state["m"] = beta1 * state["m"] + (1 - beta1) * g
+                state["v"] = beta2 * state["v"] + (1 - beta2) * g * g
+                v_hat = state["v"] / (1 - beta2**t)
+                if group["amsgrad"]:
+                    new = v_hat if self.amsgrad_on_hat else state["v"]
+                    state["v_max"] = torch.maximum(state["v_max"], new)
+                    v_hat = state["v_max"] if self.amsgrad_on_hat else (
+                        state["v_max"] / (1 - beta2**t))
+                p.sub_(lr * state["m"] / (1 - beta1**t) / (v_hat.sqrt() + group["eps"]))
+                if self.decay == "after":
+                    p.mul_(1 - lr * wd)
+
+
+class _AdamWCoupled(_AdamWVariant):
+    decay = "coupled"
+
+
+class _AdamWDecayAfter(_AdamWVariant):
+    decay = "after"
+
+
+class _AdamWMaxOfVHat(_AdamWVariant):
+    amsgrad_on_hat = True
+
+
+_MAX_OF_V_HAT = ("AMSGrad keeps the maximum of the raw second moment v and bias-corrects "
+                 "that maximum (as PyTorch does), not the maximum of v̂.")
+
+EXPECTED = {
+    "beyond_adam.amsgrad_step": Expected(amsgrad_step, mistakes=(
+        Mistake("max_of_v_hat", _MAX_OF_V_HAT, _amsgrad_max_of_v_hat),
+        Mistake("plain_adam", "The maximum is kept but not used: divide by √(v_max / "
+                "(1 − beta2^t)) + eps.", _amsgrad_plain_adam),
+        Mistake("old_v", "Update v first, then take v_max = max(v_max, v) with the new v.",
+                _amsgrad_old_v),
+    )),
+    "beyond_adam.adamw_step": Expected(adamw_step, mistakes=(
+        Mistake("coupled", "That is Adam with L2 (decay added to the gradient); AdamW shrinks "
+                "the weights directly, x ← x·(1 − lr·weight_decay), and leaves m and v alone.",
+                _adamw_coupled),
+        Mistake("no_lr", "The decay is scaled by the learning rate: x ← x·(1 − lr·weight_decay)."
+                , _adamw_no_lr),
+        Mistake("decay_after_step", "Shrink the weights before the Adam step, as PyTorch does, "
+                "not after it.", _adamw_after),
+    )),
+    "beyond_adam.radam_step": Expected(radam_step, weight=1, mistakes=(
+        Mistake("paper_threshold", "The adaptive step starts when ρ_t > 5 (PyTorch's rule, "
+                "given in the exercise), not ρ_t > 4.", _radam_variant(4, True, True)),
+        Mistake("no_rectification", "The adaptive step is multiplied by the rectification "
+                "term r_t.", _radam_variant(5, False, True)),
+        Mistake("uncorrected_sgd_branch", "Before the switch the step is lr·m̂ with the "
+                "bias-corrected m̂ = m / (1 − beta1^t).", _radam_variant(5, True, False)),
+    )),
+    "beyond_adam.optimizer": Expected(AdamW, mistakes=(
+        Mistake("coupled", "AdamW's decay shrinks the parameter (p ← p·(1 − lr·λ)); adding "
+                "λ·p to the gradient is Adam's L2.", _AdamWCoupled),
+        Mistake("decay_after_step", "Shrink the parameter before the Adam update, not after.",
+                _AdamWDecayAfter),
+        Mistake("max_of_v_hat", _MAX_OF_V_HAT, _AdamWMaxOfVHat),
+    )),
+    "beyond_adam.final_weights": Expected(_final_weights(), rtol=1e-5, atol=1e-8,
+                                          check_dtype=False),
+}

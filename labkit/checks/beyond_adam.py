@@ -1,0 +1,86 @@
+"""Grader-chosen inputs for exercise 05 (AMSGrad, AdamW, RAdam)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from labkit.checks import Case, Spec, call, register, value
+from labkit.checks.optimizers import optimizer_cases, train_two_tensors
+
+_NAMES = ("x", "g", "m", "v", "t", "lr", "beta1", "beta2", "eps")
+
+
+def _moments(rng: np.random.Generator, shape: tuple, t: int):
+    x, g = rng.standard_normal(shape), rng.standard_normal(shape)
+    g.flat[0] = 0.0
+    if t == 0:
+        return x, g, np.zeros(shape), np.zeros(shape)
+    return x, g, 0.1 * rng.standard_normal(shape), 0.01 * rng.uniform(0.0, 2.0, shape)
+
+
+def _amsgrad_cases() -> list[Case]:
+    rng = np.random.default_rng(501)
+    cases = []
+    for shape, t in [((3,), 0), ((2, 3), 1), ((4,), 5), ((5,), 50), ((1, 4), 500)]:
+        x, g, m, v = _moments(rng, shape, t)
+        # v_max is the largest v seen so far: at least v, larger in some coordinates.
+        v_max = v + (rng.uniform(size=shape) < 0.5) * 0.02 * rng.uniform(size=shape)
+        lr = float(10 ** rng.uniform(-3, -1))
+        cases.append(Case((x, g, m, v, v_max, t, lr, 0.9, 0.999, 1e-8),
+                          ("x", "g", "m", "v", "v_max", "t", "lr", "beta1", "beta2", "eps"),
+                          f"x, g, m, v, v_max: float64 arrays of shape {shape} (v_max ≥ v, "
+                          f"larger in some coordinates), t={t}, lr={lr:.4g}, betas=(0.9, 0.999),"
+                          " eps=1e-8"))
+    return cases
+
+
+def _adamw_cases() -> list[Case]:
+    rng = np.random.default_rng(502)
+    cases = []
+    for shape, t, decay in [((3,), 0, 0.01), ((2, 3), 4, 0.1), ((4,), 20, 0.5),
+                            ((5,), 0, 0.0), ((2, 2), 100, 0.05)]:
+        x, g, m, v = _moments(rng, shape, t)
+        lr = float(10 ** rng.uniform(-2, -0.5))
+        cases.append(Case((x, g, m, v, t, lr, 0.9, 0.999, 1e-8, decay),
+                          (*_NAMES, "weight_decay"),
+                          f"x, g, m, v: float64 arrays of shape {shape}, t={t}, lr={lr:.4g}, "
+                          f"betas=(0.9, 0.999), eps=1e-8, weight_decay={decay}"))
+    return cases
+
+
+def _radam_cases() -> list[Case]:
+    rng = np.random.default_rng(503)
+    cases = []
+    for shape, t, beta2 in [((3,), 0, 0.999), ((2, 3), 3, 0.999), ((4,), 4, 0.999),
+                            ((5,), 5, 0.999), ((2,), 10, 0.99), ((3, 2), 200, 0.999),
+                            ((4,), 5, 0.9)]:
+        x, g, m, v = _moments(rng, shape, t)
+        lr = float(10 ** rng.uniform(-3, -1))
+        cases.append(Case((x, g, m, v, t, lr, 0.9, beta2, 1e-8), _NAMES,
+                          f"x, g, m, v: float64 arrays of shape {shape}, t={t} (this is step "
+                          f"{t + 1}), lr={lr:.4g}, beta1=0.9, beta2={beta2}, eps=1e-8"))
+    return cases
+
+
+_OPTIMIZER_SETTINGS = [
+    (dict(lr=0.05), 40, None),
+    (dict(lr=0.02, weight_decay=0.1), 60, None),
+    (dict(lr=0.05, weight_decay=0.5, betas=(0.8, 0.99)), 40, 20),
+    (dict(lr=0.03, amsgrad=True), 60, None),
+    (dict(lr=0.05, weight_decay=0.05, amsgrad=True, eps=1e-4), 60, 30),
+]
+
+
+def _optimizer_cases() -> list[Case]:
+    return optimizer_cases(_OPTIMIZER_SETTINGS, first_seed=510)
+
+
+def _experiment_case() -> list[Case]:
+    return [Case((), (), "your dict final_weights")]
+
+
+register(Spec("beyond_adam.amsgrad_step", _amsgrad_cases, call, "AMSGrad step"))
+register(Spec("beyond_adam.adamw_step", _adamw_cases, call, "AdamW step"))
+register(Spec("beyond_adam.radam_step", _radam_cases, call, "RAdam step"))
+register(Spec("beyond_adam.optimizer", _optimizer_cases, train_two_tensors, "torch AdamW"))
+register(Spec("beyond_adam.final_weights", _experiment_case, value, "weights after the runs"))
