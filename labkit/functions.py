@@ -131,6 +131,24 @@ SADDLE = quadratic(np.diag([1.0, -1.0]), name="saddle", window=(-2.0, 2.0, -2.0,
 """The saddle ``½ (x² − y²)``: a critical point at the origin that is not a minimum."""
 
 
+def _cubic_value(x: Array) -> float:
+    return float(x[0] ** 3 - 3 * x[0] - x[1] ** 3 + 3 * x[1])
+
+
+def _cubic_grad(x: Array) -> Array:
+    return np.array([3 * x[0] ** 2 - 3, -3 * x[1] ** 2 + 3])
+
+
+def _cubic_hessian(x: Array) -> Array:
+    return np.diag([6 * x[0], -6 * x[1]])
+
+
+CUBIC = Surface("cubic", _cubic_value, _cubic_grad, _cubic_hessian, None, (-2.0, 2.0, -2.0, 2.0),
+                np.array([0.5, -0.5]))
+"""``x³ − 3x − y³ + 3y``: critical points at ``(±1, ±1)`` — a minimum ``(1, −1)``, a maximum
+``(−1, 1)`` and two saddles ``(1, 1)``, ``(−1, −1)``; unbounded below."""
+
+
 SURFACES: dict[str, Surface] = {
     "quadratic": ill_conditioned_quadratic(),
     "rosenbrock": ROSENBROCK,

@@ -40,3 +40,8 @@ EX05_X, EX05_Y = _ex05_problem()
 EX05_LR = 0.05
 EX05_WEIGHT_DECAY = 0.1
 EX05_STEPS = 300
+
+EX03_STARTS = np.array([[0.4, 0.3], [2.0, -1.5], [-0.3, 0.6], [-1.7, -0.2],
+                        [0.9, 2.5], [-0.6, -1.8], [1.3, -0.4], [-2.2, 1.1]])
+"""Exercise 03: starting points of Newton's method on ``labkit.functions.CUBIC``."""
+EX03_NEWTON_STEPS = 20

@@ -10,10 +10,18 @@ import nbformat
 from nbgrader.api import Gradebook
 
 from autograde.course import Course, SubmissionResult, exercise_ids, exercise_notebook
-from tests.fixtures.sample_class import CLASS_01, CLASS_02, CLASS_04, CLASS_05, Student
+from tests.fixtures.sample_class import (
+    CLASS_01,
+    CLASS_02,
+    CLASS_03,
+    CLASS_04,
+    CLASS_05,
+    Student,
+)
 
 SAMPLE_CLASSES: dict[str, dict[str, Student]] = {
-    "01-sgd": CLASS_01, "02-momentum": CLASS_02, "04-adaptive": CLASS_04,
+    "01-sgd": CLASS_01, "02-momentum": CLASS_02, "03-second-order": CLASS_03,
+    "04-adaptive": CLASS_04,
     "05-beyond-adam": CLASS_05}
 SOLUTION_REGION = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
 

@@ -1,0 +1,154 @@
+"""Exercise 03 (critical points, Newton, L-BFGS): references and typical mistakes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autograde.references import Expected, Mistake
+from labkit.functions import CUBIC
+from labkit.problems import EX03_NEWTON_STEPS, EX03_STARTS
+from solutions import second_order as ref
+
+
+def lbfgs_path(grad_fn, x0, num_iters, history_size, lr=1.0):
+    """The exercise's L-BFGS: :func:`solutions.second_order.lbfgs` with no stopping rule."""
+    never = -np.inf  # no tolerance can stop the run: exactly num_iters iterations
+    result = ref.lbfgs(lambda x: (0.0, grad_fn(x)), x0, lr=lr, max_iter=num_iters,
+                       max_eval=10**9, history_size=history_size, tolerance_grad=never,
+                       tolerance_change=never)
+    return np.stack(result.path)
+
+
+def _newton_limits() -> np.ndarray:
+    return np.stack([ref.newton_method(CUBIC.grad, CUBIC.hessian, x0, EX03_NEWTON_STEPS)[-1]
+                     for x0 in EX03_STARTS])
+
+
+def _limit_kinds() -> list[str]:
+    return [ref.classify_critical_point(CUBIC.hessian(x)) for x in _newton_limits()]
+
+
+# -- typical mistakes ------------------------------------------------------------------------
+def _classify_by_diagonal(H):
+    return ref.classify_critical_point(np.diag(np.diag(H)))
+
+
+def _classify_zero_as_positive(H):
+    eigenvalues = np.linalg.eigvalsh(H)
+    if (eigenvalues >= 0).all():
+        return "minimum"
+    if (eigenvalues <= 0).all():
+        return "maximum"
+    return "saddle"
+
+
+def _classify_by_determinant(H):
+    det, trace = np.linalg.det(H), np.trace(H)
+    if abs(det) < 1e-8:
+        return "degenerate"
+    if det < 0:
+        return "saddle"
+    return "minimum" if trace > 0 else "maximum"
+
+
+def _newton_times_hessian(x, g, H, lr=1.0, damping=0.0):
+    return x - lr * (H + damping * np.eye(len(x))) @ g
+
+
+def _newton_damping_ignored(x, g, H, lr=1.0, damping=0.0):
+    return x - lr * np.linalg.solve(H, g)
+
+
+def _newton_damping_subtracted(x, g, H, lr=1.0, damping=0.0):
+    return x - lr * np.linalg.solve(H - damping * np.eye(len(x)), g)
+
+
+def _two_loop_sign(g, steps, changes, gamma):
+    return -ref.two_loop_direction(g, steps, changes, gamma)
+
+
+def _two_loop_no_gamma(g, steps, changes, gamma):
+    return ref.two_loop_direction(g, steps, changes, 1.0)
+
+
+def _two_loop_loops_swapped(g, steps, changes, gamma):
+    """The first loop runs oldest to newest and the second newest to oldest."""
+    q = -np.asarray(g, dtype=float)
+    rho = [1.0 / float(y @ s) for s, y in zip(steps, changes, strict=True)]
+    alpha = [0.0] * len(steps)
+    for i in range(len(steps)):
+        alpha[i] = rho[i] * float(steps[i] @ q)
+        q = q - alpha[i] * changes[i]
+    r = gamma * q
+    for i in reversed(range(len(steps))):
+        r = r + (alpha[i] - rho[i] * float(changes[i] @ r)) * steps[i]
+    return r
+
+
+def _lbfgs_variant(first_scaled: bool, bounded: bool, scaled_gamma: bool):
+    def path(grad_fn, x0, num_iters, history_size, lr=1.0):
+        x = np.array(x0, dtype=float)
+        points, steps, changes = [x.copy()], [], []
+        gamma, g_prev, d, t = 1.0, None, None, lr
+        for k in range(num_iters):
+            g = grad_fn(x)
+            if k == 0:
+                d = -g
+            else:
+                y, s = g - g_prev, t * d
+                if y @ s > 1e-10:
+                    if bounded and len(steps) == history_size:
+                        steps.pop(0)
+                        changes.pop(0)
+                    steps.append(s)
+                    changes.append(y)
+                    gamma = float(y @ s) / float(y @ y) if scaled_gamma else 1.0
+                d = ref.two_loop_direction(g, steps, changes, gamma)
+            t = min(1.0, 1.0 / float(np.sum(np.abs(g)))) * lr if k == 0 and first_scaled else lr
+            g_prev = g
+            x = x + t * d
+            points.append(x.copy())
+        return np.stack(points)
+    return path
+
+
+EXPECTED = {
+    "second_order.classify": Expected(ref.classify_critical_point, mistakes=(
+        Mistake("diagonal", "The signs of the diagonal entries do not classify a critical "
+                "point (a positive diagonal can hide a saddle): use the eigenvalues.",
+                _classify_by_diagonal),
+        Mistake("zero_as_positive", "A zero eigenvalue makes the second-order test "
+                "inconclusive: answer \"degenerate\" unless there are eigenvalues of both "
+                "signs.", _classify_zero_as_positive),
+        Mistake("determinant", "The determinant-and-trace rule only works for 2×2 matrices; "
+                "use the signs of all eigenvalues.", _classify_by_determinant),
+    )),
+    "second_order.newton_step": Expected(ref.newton_step, mistakes=(
+        Mistake("times_hessian", "Newton multiplies the gradient by the *inverse* Hessian: "
+                "solve (H + damping·I) p = g and step by −lr·p.", _newton_times_hessian),
+        Mistake("damping_ignored", "The damping is added to the Hessian's diagonal: "
+                "H + damping·I.", _newton_damping_ignored),
+        Mistake("damping_subtracted", "Damping adds damping·I to H (it makes the step "
+                "shorter and closer to gradient descent).", _newton_damping_subtracted),
+    )),
+    "second_order.two_loop": Expected(ref.two_loop_direction, weight=1, mistakes=(
+        Mistake("sign", "The function returns the search direction −H·g (a descent "
+                "direction), not H·g.", _two_loop_sign),
+        Mistake("no_gamma", "Scale by gamma between the two loops: r = gamma·q.",
+                _two_loop_no_gamma),
+        Mistake("loops_swapped", "The first loop goes from the newest pair to the oldest, the "
+                "second from the oldest to the newest.", _two_loop_loops_swapped),
+    )),
+    "second_order.lbfgs_path": Expected(lbfgs_path, mistakes=(
+        Mistake("first_step_unscaled", "The first step is −g scaled by min(1, 1/‖g‖₁)·lr: its "
+                "length is unknown before any curvature is seen.",
+                _lbfgs_variant(False, True, True)),
+        Mistake("unbounded_history", "Keep at most history_size pairs: drop the oldest when a "
+                "new one would exceed it.", _lbfgs_variant(True, False, True)),
+        Mistake("gamma_one", "Scale the initial inverse Hessian by gamma = sᵀy / yᵀy of the "
+                "newest pair.", _lbfgs_variant(True, True, False)),
+    )),
+    "second_order.newton_limits": Expected(_newton_limits(), rtol=0, atol=1e-6,
+                                           check_dtype=False),
+    "second_order.limit_kinds": Expected(_limit_kinds()),
+}

@@ -1,0 +1,94 @@
+"""Grader-chosen inputs for exercise 03 (critical points, Newton, L-BFGS)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from labkit.checks import Case, Spec, call, register, value
+from labkit.functions import ROSENBROCK, quadratic
+
+
+def _rotated(rng: np.random.Generator, eigenvalues) -> np.ndarray:
+    d = len(eigenvalues)
+    Q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    H = Q @ np.diag(eigenvalues) @ Q.T
+    return (H + H.T) / 2
+
+
+def _classify_cases() -> list[Case]:
+    rng = np.random.default_rng(301)
+    spectra = [[2.0, 0.5], [-1.0, -3.0], [4.0, -0.1], [1.0, 2.0, 3.0], [-1.0, -1.0, -2.0],
+               [5.0, 1.0, -2.0], [0.0, 3.0], [0.0, -1.0, -2.0], [1.0, 0.0, -1.0],
+               [3.0, 1e-3, 2.0, 7.0]]
+    cases = [Case((_rotated(rng, s),), ("H",), f"a symmetric {len(s)}×{len(s)} matrix with "
+                  f"eigenvalues {s} (not diagonal)") for s in spectra]
+    # Positive diagonal, yet a saddle: the diagonal says nothing about the signs.
+    cases.append(Case((np.array([[1.0, 3.0], [3.0, 1.0]]),), ("H",), "H = [[1, 3], [3, 1]]"))
+    cases.append(Case((np.array([[-2.0]]),), ("H",), "H = [[-2]] (one dimension)"))
+    return cases
+
+
+def _newton_cases() -> list[Case]:
+    rng = np.random.default_rng(302)
+    cases = []
+    for spectrum, lr, damping in [([1.0, 4.0], 1.0, 0.0), ([0.5, 2.0, 9.0], 0.5, 0.0),
+                                  ([3.0, -1.0], 1.0, 0.0), ([2.0, 1.0, 0.3], 1.0, 0.7),
+                                  ([1.0, 5.0], 0.3, 2.0)]:
+        H = _rotated(rng, spectrum)
+        x, g = rng.standard_normal(len(spectrum)), rng.standard_normal(len(spectrum))
+        cases.append(Case((x, g, H, lr, damping), ("x", "g", "H", "lr", "damping"),
+                          f"x, g of shape ({len(spectrum)},), H with eigenvalues {spectrum}, "
+                          f"lr={lr}, damping={damping}"))
+    return cases
+
+
+def _curvature_pairs(rng: np.random.Generator, d: int, pairs: int):
+    A = _rotated(rng, rng.uniform(0.5, 5.0, d))
+    steps = [rng.standard_normal(d) for _ in range(pairs)]
+    return steps, [A @ s for s in steps]
+
+
+def _two_loop_cases() -> list[Case]:
+    rng = np.random.default_rng(303)
+    cases = []
+    for d, pairs in [(2, 1), (3, 2), (4, 3), (5, 4), (3, 0)]:
+        steps, changes = _curvature_pairs(rng, d, pairs)
+        g, gamma = rng.standard_normal(d), float(rng.uniform(0.2, 2.0))
+        cases.append(Case((g, steps, changes, gamma), ("g", "steps", "changes", "gamma"),
+                          f"g of shape ({d},), {pairs} curvature pair(s) (s_i, y_i) with "
+                          f"y_iᵀs_i > 0, oldest first, gamma={gamma:.4g}"))
+    return cases
+
+
+def _lbfgs_cases() -> list[Case]:
+    rng = np.random.default_rng(304)
+    cases = []
+    for d, iters, history, lr in [(3, 8, 2, 1.0), (5, 12, 3, 1.0), (4, 10, 1, 0.5),
+                                  (6, 15, 10, 1.0)]:
+        A = _rotated(rng, rng.uniform(0.5, 10.0, d))
+        surface, x0 = quadratic(A, rng.standard_normal(d)), rng.standard_normal(d)
+        cases.append(Case((surface.grad, x0, iters, history, lr),
+                          ("grad_fn", "x0", "num_iters", "history_size", "lr"),
+                          f"grad_fn = gradient of a random {d}-D convex quadratic, x0 of shape "
+                          f"({d},), num_iters={iters}, history_size={history}, lr={lr}"))
+    cases.append(Case((ROSENBROCK.grad, ROSENBROCK.start, 25, 4, 0.5),
+                      ("grad_fn", "x0", "num_iters", "history_size", "lr"),
+                      "grad_fn = Rosenbrock's gradient, x0=[-1.2, 1.0], num_iters=25, "
+                      "history_size=4, lr=0.5"))
+    return cases
+
+
+def _limits_case() -> list[Case]:
+    return [Case((), (), "your array newton_limits")]
+
+
+def _kinds_case() -> list[Case]:
+    return [Case((), (), "your list limit_kinds")]
+
+
+register(Spec("second_order.classify", _classify_cases, call, "critical point types"))
+register(Spec("second_order.newton_step", _newton_cases, call, "damped Newton step"))
+register(Spec("second_order.two_loop", _two_loop_cases, call, "L-BFGS direction"))
+register(Spec("second_order.lbfgs_path", _lbfgs_cases, call, "L-BFGS iterates"))
+register(Spec("second_order.newton_limits", _limits_case, value, "where Newton ends"))
+register(Spec("second_order.limit_kinds", _kinds_case, value, "what it ends on"))
