@@ -45,3 +45,10 @@ EX03_STARTS = np.array([[0.4, 0.3], [2.0, -1.5], [-0.3, 0.6], [-1.7, -0.2],
                         [0.9, 2.5], [-0.6, -1.8], [1.3, -0.4], [-2.2, 1.1]])
 """Exercise 03: starting points of Newton's method on ``labkit.functions.CUBIC``."""
 EX03_NEWTON_STEPS = 20
+
+EX06_EPOCHS = 8
+"""Exercise 06: softmax regression on the digits training set, trained under schedules."""
+EX06_BATCH = 64
+EX06_LR = 0.5
+EX06_WARMUP = 20
+EX06_SEED = 6
