@@ -52,3 +52,11 @@ EX06_BATCH = 64
 EX06_LR = 0.5
 EX06_WARMUP = 20
 EX06_SEED = 6
+
+EX07_START_LR = 1e-4
+"""Exercise 07: an exponential learning-rate sweep on softmax regression (digits)."""
+EX07_END_LR = 30.0
+EX07_ITERS = 80
+EX07_BATCH = 64
+EX07_SMOOTH = 0.9
+EX07_SEED = 7

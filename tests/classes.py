@@ -17,13 +17,15 @@ from tests.fixtures.sample_class import (
     CLASS_04,
     CLASS_05,
     CLASS_06,
+    CLASS_07,
     Student,
 )
 
 SAMPLE_CLASSES: dict[str, dict[str, Student]] = {
     "01-sgd": CLASS_01, "02-momentum": CLASS_02, "03-second-order": CLASS_03,
     "04-adaptive": CLASS_04,
-    "05-beyond-adam": CLASS_05, "06-schedules": CLASS_06}
+    "05-beyond-adam": CLASS_05, "06-schedules": CLASS_06,
+    "07-cyclical": CLASS_07}
 SOLUTION_REGION = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
 
 
