@@ -10,11 +10,17 @@ and matched to ``torch.optim`` (tests/test_adaptive.py checks them over many ste
 * coupled L2 (``weight_decay`` in Adagrad, RMSprop, Adam, NAdam, RAdam) adds ``λx`` to the
   gradient before the moments; decoupled decay (AdamW) shrinks ``x ← x(1 − lr·λ)`` first and
   leaves the moments alone (Loshchilov & Hutter, 2019);
-* AMSGrad keeps the running maximum of the raw second moment ``v`` (not of ``v̂``).
+* AMSGrad keeps the running maximum of the raw second moment ``v`` (not of ``v̂``);
+* states and results keep the parameters' floating dtype (float32 in, float32 out).
+
+Each rule returns fresh arrays and never writes into its arguments; the in-place operations
+(``out=``, ``*=``) below act only on arrays that the call itself has just created, to spare the
+temporaries a longer expression would allocate (benchmarks/optimizer_step.py times them).
 """
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -22,15 +28,24 @@ import numpy as np
 Array = np.ndarray
 
 
+def _zeros(x: Array) -> Array:
+    """Zeros shaped like ``x``, in its floating dtype (float64 for integer ``x``)."""
+    return np.zeros_like(x, dtype=np.result_type(x, 0.0))
+
+
 def _ema(average: Array, value: Array, decay: float) -> Array:
     """``decay·average + (1 − decay)·value``, written as PyTorch's ``lerp`` computes it
     (``average + (1 − decay)(value − average)``) so that long runs agree to the last bits."""
-    return average + (1 - decay) * (value - average)
+    out = np.subtract(value, average, dtype=np.result_type(value, average, 0.0))
+    out *= 1 - decay
+    return np.add(average, out, out=out)
 
 
 def _ema_sq(average: Array, g: Array, decay: float) -> Array:
     """``decay·average + (1 − decay)·g²`` in PyTorch's ``mul_().addcmul_()`` order."""
-    return decay * average + (1 - decay) * (g * g)
+    out = np.multiply(g, g, dtype=np.result_type(g, average, 0.0))
+    out *= 1 - decay
+    return np.add(decay * average, out, out=out)
 
 
 # -- Adagrad ------------------------------------------------------------------------------------
@@ -40,7 +55,7 @@ class AdagradState(NamedTuple):
 
 
 def init_adagrad(x: Array, initial_accumulator_value: float = 0.0) -> AdagradState:
-    return AdagradState(0, np.full_like(x, initial_accumulator_value, dtype=float))
+    return AdagradState(0, _zeros(x) + initial_accumulator_value)
 
 
 def adagrad(x: Array, g: Array, state: AdagradState, lr: float = 1e-2, lr_decay: float = 0.0,
@@ -66,7 +81,7 @@ class RMSPropState(NamedTuple):
 
 
 def init_rmsprop(x: Array) -> RMSPropState:
-    zeros = np.zeros_like(x, dtype=float)
+    zeros = _zeros(x)
     return RMSPropState(zeros, zeros, zeros)
 
 
@@ -103,7 +118,7 @@ class AdamState(NamedTuple):
 
 
 def init_adam(x: Array) -> AdamState:
-    zeros = np.zeros_like(x, dtype=float)
+    zeros = _zeros(x)
     return AdamState(0, zeros, zeros, zeros)
 
 
@@ -136,9 +151,12 @@ def adam(x: Array, g: Array, state: AdamState, lr: float = 1e-3, beta1: float = 
     m = _ema(state.m, g, beta1)
     v = _ema_sq(state.v, g, beta2)
     v_max = np.maximum(state.v_max, v) if amsgrad else state.v_max
-    second = v_max if amsgrad else v
-    denom = np.sqrt(second) / np.sqrt(1 - beta2**t) + eps
-    return x - lr / (1 - beta1**t) * m / denom, AdamState(t, m, v, v_max)
+    denom = np.sqrt(v_max if amsgrad else v)
+    denom /= math.sqrt(1 - beta2**t)
+    denom += eps  # √v/√(1−β2^t) + eps
+    step = np.divide(m, denom, out=denom)
+    step *= lr / (1 - beta1**t)
+    return np.subtract(x, step, out=step), AdamState(t, m, v, v_max)
 
 
 def adamw(x: Array, g: Array, state: AdamState, lr: float = 1e-3, beta1: float = 0.9,
@@ -156,7 +174,7 @@ class NAdamState(NamedTuple):
 
 
 def init_nadam(x: Array) -> NAdamState:
-    zeros = np.zeros_like(x, dtype=float)
+    zeros = _zeros(x)
     return NAdamState(0, zeros, zeros, 1.0)
 
 
@@ -206,16 +224,18 @@ def radam(x: Array, g: Array, state: AdamState, lr: float = 1e-3, beta1: float =
         g = g + weight_decay * x
     m = _ema(state.m, g, beta1)
     v = _ema_sq(state.v, g, beta2)
-    m_hat = m / (1 - beta1**t)
+    step = m / (1 - beta1**t)  # m̂
     rho_inf = 2 / (1 - beta2) - 1
     rho_t = float(radam_rho(t, beta2))
     if rho_t > 5:
-        rect = np.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
-                       / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
-        step = m_hat * rect * np.sqrt(1 - beta2**t) / (np.sqrt(v) + eps)
-    else:
-        step = m_hat
-    return x - lr * step, AdamState(t, m, v, state.v_max)
+        rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
+                         / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+        denom = np.sqrt(v)
+        denom += eps
+        step /= denom
+        step *= rect * math.sqrt(1 - beta2**t)  # m̂ · r_t · √(1−β2^t)/(√v + eps)
+    step *= lr
+    return np.subtract(x, step, out=step), AdamState(t, m, v, state.v_max)
 
 
 def adabound_bounds(t: int | Array, final_lr: float = 0.1, gamma: float = 1e-3
@@ -244,6 +264,6 @@ def adabound(x: Array, g: Array, state: AdamState, lr: float = 1e-3, final_lr: f
         g = g + weight_decay * x
     m = _ema(state.m, g, beta1)
     v = _ema_sq(state.v, g, beta2)
-    rate = lr * np.sqrt(1 - beta2**t) / (1 - beta1**t) / (np.sqrt(v) + eps)
-    lower, upper = adabound_bounds(t, final_lr, gamma)
+    rate = lr * math.sqrt(1 - beta2**t) / (1 - beta1**t) / (np.sqrt(v) + eps)
+    lower, upper = (float(bound) for bound in adabound_bounds(t, final_lr, gamma))
     return x - np.clip(rate, lower, upper) * m, AdamState(t, m, v, state.v_max)

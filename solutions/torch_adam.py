@@ -57,7 +57,7 @@ def adam_update(param: Tensor, grad: Tensor, state: dict, *, lr: float, beta1: f
     if amsgrad:
         torch.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
         v = state["max_exp_avg_sq"]
-    denom = (v.sqrt() / math.sqrt(1 - beta2**t)).add_(eps)
+    denom = v.sqrt().div_(math.sqrt(1 - beta2**t)).add_(eps)  # the step's one temporary
     param.addcdiv_(m, denom, value=-lr / (1 - beta1**t))
 
 
@@ -74,15 +74,16 @@ def radam_update(param: Tensor, grad: Tensor, state: dict, *, lr: float, beta1: 
     m, v = state["exp_avg"], state["exp_avg_sq"]
     m.lerp_(grad, 1 - beta1)
     v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-    m_hat = m / (1 - beta1**t)
+    step_size = lr / (1 - beta1**t)  # lr · m̂ = step_size · m
     rho_inf = 2 / (1 - beta2) - 1
     rho_t = rho_inf - 2 * t * beta2**t / (1 - beta2**t)
     if rho_t > 5:
         rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
                          / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
-        param.add_(m_hat * rect * math.sqrt(1 - beta2**t) / v.sqrt().add(eps), alpha=-lr)
+        denom = v.sqrt().add_(eps)  # the step's one temporary
+        param.addcdiv_(m, denom, value=-step_size * rect * math.sqrt(1 - beta2**t))
     else:
-        param.add_(m_hat, alpha=-lr)
+        param.add_(m, alpha=-step_size)
 
 
 class Adam(torch.optim.Optimizer):

@@ -98,6 +98,21 @@ def test_rules_are_pure():
             np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_states_and_results_keep_the_parameters_dtype(dtype):
+    """float32 parameters must not get float64 moments: that doubles the memory traffic."""
+    x, g = np.linspace(-1, 1, 5).astype(dtype), np.linspace(2, -3, 5).astype(dtype)
+    for rule, init in [(A.adagrad, A.init_adagrad), (A.rmsprop, A.init_rmsprop),
+                       (A.adam, A.init_adam), (A.adamw, A.init_adam), (A.nadam, A.init_nadam),
+                       (A.radam, A.init_adam), (A.adabound, A.init_adam)]:
+        state, y = init(x), x
+        for _ in range(7):  # RAdam's rectified branch starts at t = 6
+            y, state = rule(y, g, state)
+        arrays = [y] + [s for s in state if isinstance(s, np.ndarray)]
+        assert [a.dtype for a in arrays] == [dtype] * len(arrays), rule.__name__
+    assert A.init_adam(np.arange(3)).m.dtype == np.float64  # integer parameters: float64
+
+
 def test_bias_correction_makes_the_first_step_lr_sized():
     """With bias correction the first Adam step is ≈ lr·sign(g); without, (1−β1)/√(1−β2)·lr
     smaller or larger — the two forms must disagree exactly there."""
