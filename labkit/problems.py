@@ -60,3 +60,15 @@ EX07_ITERS = 80
 EX07_BATCH = 64
 EX07_SMOOTH = 0.9
 EX07_SEED = 7
+
+EX08_SPACE = {"lr": (1e-4, 1.0, "log"), "weight_decay": (1e-6, 1e-2, "log")}
+"""Exercise 08: a search space, name → (low, high, "log" or "linear")."""
+EX08_BUDGET = 9
+EX08_SEEDS = tuple(range(20))
+
+
+def ex08_objective(params: dict[str, float]) -> float:
+    """A validation loss where only the learning rate matters much (Bergstra & Bengio's
+    setting): its best value is at lr = 10^-1.7 ≈ 0.02, almost whatever the weight decay."""
+    return (float(np.log10(params["lr"])) + 1.7) ** 2 + 0.01 * (
+        float(np.log10(params["weight_decay"])) + 4) ** 2 + 0.2

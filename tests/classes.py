@@ -18,6 +18,7 @@ from tests.fixtures.sample_class import (
     CLASS_05,
     CLASS_06,
     CLASS_07,
+    CLASS_08,
     Student,
 )
 
@@ -25,7 +26,7 @@ SAMPLE_CLASSES: dict[str, dict[str, Student]] = {
     "01-sgd": CLASS_01, "02-momentum": CLASS_02, "03-second-order": CLASS_03,
     "04-adaptive": CLASS_04,
     "05-beyond-adam": CLASS_05, "06-schedules": CLASS_06,
-    "07-cyclical": CLASS_07}
+    "07-cyclical": CLASS_07, "08-search": CLASS_08}
 SOLUTION_REGION = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
 
 
