@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 
 from autograde.course import Course  # noqa: E402
 from tests.classes import write_submission  # noqa: E402
-from tests.fixtures.sample_class import CLASS_01  # noqa: E402
+from tests.fixtures.sample_classes.ex01 import CLASS_01  # noqa: E402
 
 HONEST = ["correct", "wrong_sign", "lr_twice", "no_reshuffle", "with_replacement",
           "critical_one_over_lambda", "in_place", "blank"]

@@ -98,7 +98,7 @@ def grid_search(objective: Objective, space: Space, points_per_dim: int) -> Sear
         axes.append(grid(low, high, points_per_dim, log=scale == "log"))
     result = SearchResult()
     for values in itertools.product(*axes):
-        params = {name: float(v) for name, v in zip(space, values)}
+        params = {name: float(v) for name, v in zip(space, values, strict=True)}
         result.trials.append((params, float(objective(params))))
     return result
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,30 +11,28 @@ import nbformat
 from nbgrader.api import Gradebook
 
 from autograde.course import Course, SubmissionResult, exercise_ids, exercise_notebook
-from tests.fixtures.sample_class import (
-    CLASS_01,
-    CLASS_02,
-    CLASS_03,
-    CLASS_04,
-    CLASS_05,
-    CLASS_06,
-    CLASS_07,
-    CLASS_08,
-    Student,
-)
+from tests.fixtures.sample_classes import Student
+
+SOLUTION_REGION = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
+
+
+def sample_class(exercise: str) -> dict[str, Student] | None:
+    """The sample class of ``exercise`` (``tests/fixtures/sample_classes/exNN.py``), if any."""
+    try:
+        module = importlib.import_module(f"tests.fixtures.sample_classes.ex{exercise[:2]}")
+    except ModuleNotFoundError:
+        return None
+    return module.CLASS
+
 
 SAMPLE_CLASSES: dict[str, dict[str, Student]] = {
-    "01-sgd": CLASS_01, "02-momentum": CLASS_02, "03-second-order": CLASS_03,
-    "04-adaptive": CLASS_04,
-    "05-beyond-adam": CLASS_05, "06-schedules": CLASS_06,
-    "07-cyclical": CLASS_07, "08-search": CLASS_08}
-SOLUTION_REGION = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
+    exercise: found for exercise in exercise_ids() if (found := sample_class(exercise))}
 
 
 def classes() -> dict[str, dict[str, Student]]:
     """Every exercise's class: its sample class, or at least a correct and a blank student."""
     default = {"correct": Student(), "blank": Student(blank=True)}
-    return {ex: SAMPLE_CLASSES.get(ex, default) for ex in exercise_ids()}
+    return {ex: sample_class(ex) or default for ex in exercise_ids()}
 
 
 def reference_answers(exercise: str) -> dict[str, str]:

@@ -31,7 +31,7 @@ from tests.fixtures.redteam import (
     Hostile,
     write,
 )
-from tests.fixtures.sample_class import EX01_FULL
+from tests.fixtures.sample_classes.ex01 import EX01_FULL
 
 MAX_SCORE = 12.0  # 10 autograded points and the hand-graded written answer
 REQUIRED = (  # the list: each kind of attack has at least one entry of this name

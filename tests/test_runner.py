@@ -14,7 +14,7 @@ import pytest
 
 from autograde.course import Course
 from tests.classes import write_submission
-from tests.fixtures.sample_class import CLASS_01
+from tests.fixtures.sample_classes.ex01 import CLASS_01
 
 REPO = Path(__file__).resolve().parent.parent
 STUDENTS = ["correct", "wrong_sign", "in_place", "no_reshuffle", "critical_one_over_lambda",
