@@ -1,0 +1,191 @@
+"""The learning-rate range test (Smith, 2017, "Cyclical learning rates for training neural
+networks", WACV, §3.3): train for a few hundred mini-batches while the rate grows
+exponentially from tiny to huge, record the loss, and read a good rate off the curve.
+
+:func:`lr_find` works with any PyTorch model, loss function and iterable of ``(inputs,
+targets)`` batches, and leaves everything as it found it: the model's parameters, buffers and
+train/eval mode, the gradients, the optimizer's state and hyperparameters, and the torch,
+NumPy and Python random generators are restored bit for bit afterwards (existing finders
+often leave the model trained by the sweep, which then silently starts the real run).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+@dataclass
+class RangeTestResult:
+    """The sweep: rate, raw loss and debiased smoothed loss at each step, and suggestions.
+
+    ``suggestions`` maps a rule's name to a rate: ``"steepest"`` (the steepest descent of the
+    smoothed loss against log-rate), ``"min_over_10"`` (the rate of the lowest smoothed loss,
+    divided by ten) and ``"valley"`` (inside the longest stretch over which the loss keeps
+    falling, a point past its middle).
+    """
+
+    lrs: np.ndarray
+    losses: np.ndarray
+    smoothed: np.ndarray
+    suggestions: dict[str, float]
+    diverged: bool
+
+    def plot(self, ax=None):
+        """Smoothed loss against rate (log axis), with every suggestion marked."""
+        import matplotlib.pyplot as plt
+
+        ax = ax or plt.gca()
+        ax.semilogx(self.lrs, self.losses, color="0.8", lw=0.8, label="loss")
+        ax.semilogx(self.lrs, self.smoothed, color="C0", label="smoothed loss")
+        markers = {"steepest": "o", "min_over_10": "s", "valley": "^"}
+        for i, (name, lr) in enumerate(self.suggestions.items()):
+            y = np.interp(np.log(lr), np.log(self.lrs), self.smoothed)
+            ax.plot(lr, y, markers.get(name, "o"), color=f"C{i + 1}", ms=8,
+                    label=f"{name}: {lr:.2g}")
+        ax.set_xlabel("learning rate")
+        ax.set_ylabel("training loss")
+        ax.legend(fontsize=8)
+        return ax
+
+
+def exponential_rates(start_lr: float, end_lr: float, num_iter: int) -> np.ndarray:
+    r"""The sweep :math:`\eta_i = \eta_0 (\eta_{end}/\eta_0)^{i/(n-1)}`, ``i = 0 … n-1``."""
+    return start_lr * (end_lr / start_lr) ** (np.arange(num_iter) / max(num_iter - 1, 1))
+
+
+def debiased_ema(values: Iterable[float], beta: float) -> np.ndarray:
+    r"""Exponential moving average with Adam's bias correction:
+    :math:`a_i = \beta a_{i-1} + (1-\beta) x_i`, reported as :math:`a_i / (1 - \beta^{i+1})`
+    (so the first value is :math:`x_0` itself, not :math:`(1-\beta) x_0`)."""
+    average, out = 0.0, []
+    for i, x in enumerate(values):
+        average = beta * average + (1 - beta) * x
+        out.append(average / (1 - beta ** (i + 1)))
+    return np.asarray(out)
+
+
+def steepest(lrs: np.ndarray, smoothed: np.ndarray) -> float:
+    """The rate where the smoothed loss falls fastest against log-rate, looking only up to
+    its minimum (past it the slope is meaningless)."""
+    end = int(np.argmin(smoothed)) + 1
+    if end < 3:
+        return float(lrs[0])
+    slope = np.gradient(smoothed[:end], np.log(lrs[:end]))
+    return float(lrs[int(np.argmin(slope))])
+
+
+def min_over_10(lrs: np.ndarray, smoothed: np.ndarray) -> float:
+    """A tenth of the rate at which the smoothed loss is lowest (the loss is about to blow
+    up there; a decade lower is a safe, fast rate)."""
+    return float(lrs[int(np.argmin(smoothed))] / 10)
+
+
+def valley(lrs: np.ndarray, smoothed: np.ndarray) -> float:
+    """A point inside the longest valley: find the longest run of decreasing losses (the
+    longest decreasing subsequence of the smoothed curve, by dynamic programming), split it
+    into thirds and take the point halfway through the middle third (the rule popularised by
+    fastai's ``lr_find``)."""
+    n = len(smoothed)
+    length = np.ones(n, dtype=int)  # longest decreasing subsequence ending at i
+    start = np.arange(n)  # where that subsequence starts
+    for i in range(1, n):
+        for j in range(i):
+            if smoothed[i] < smoothed[j] and length[j] + 1 > length[i]:
+                length[i], start[i] = length[j] + 1, start[j]
+    end = int(np.argmax(length))
+    third = (end - start[end]) / 3
+    return float(lrs[int(start[end] + third + third / 2)])
+
+
+SUGGESTIONS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "steepest": steepest, "min_over_10": min_over_10, "valley": valley}
+
+
+def lr_find(model: torch.nn.Module, loss_fn: Callable, loader: Iterable,
+            optimizer: torch.optim.Optimizer, start_lr: float = 1e-7, end_lr: float = 10.0,
+            num_iter: int = 100, smooth: float = 0.98, diverge: float = 4.0,
+            seed: int | None = 0) -> RangeTestResult:
+    """Sweep the learning rate exponentially from ``start_lr`` to ``end_lr`` over ``num_iter``
+    optimizer steps (cycling through ``loader`` as often as needed) and record the loss.
+
+    The loss is smoothed with a debiased exponential average (factor ``smooth``); the sweep
+    stops early once the smoothed loss exceeds ``diverge`` times its lowest value or is not
+    finite. With ``seed`` set, the sweep is deterministic (the loader's shuffling and dropout
+    draw from the seeded torch generator). Afterwards the model, its gradients, the optimizer
+    and every random generator are exactly as before the call.
+    """
+    saved = _snapshot(model, optimizer)
+    try:
+        if seed is not None:
+            torch.manual_seed(seed)
+            np.random.seed(seed)
+            random.seed(seed)
+        lrs, losses = _sweep(model, loss_fn, loader, optimizer,
+                             exponential_rates(start_lr, end_lr, num_iter), smooth, diverge)
+    finally:
+        _restore(model, optimizer, saved)
+    smoothed = debiased_ema(losses, smooth)
+    diverged = len(losses) < num_iter
+    return RangeTestResult(lrs, np.asarray(losses), smoothed,
+                           {name: rule(lrs, smoothed) for name, rule in SUGGESTIONS.items()},
+                           diverged)
+
+
+def _sweep(model, loss_fn, loader, optimizer, rates, smooth, diverge):
+    model.train()
+    batches = iter(loader)
+    losses: list[float] = []
+    average, best = 0.0, math.inf
+    for i, lr in enumerate(rates):
+        try:
+            inputs, targets = next(batches)
+        except StopIteration:  # start another pass over the data
+            batches = iter(loader)
+            inputs, targets = next(batches)
+        for group in optimizer.param_groups:
+            group["lr"] = float(lr)
+        optimizer.zero_grad()
+        loss = loss_fn(model(inputs), targets)
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss.detach()))
+        average = smooth * average + (1 - smooth) * losses[-1]
+        smoothed = average / (1 - smooth ** (i + 1))
+        best = min(best, smoothed)
+        if not math.isfinite(smoothed) or smoothed > diverge * best:
+            break
+    return rates[:len(losses)], losses
+
+
+def _snapshot(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict:
+    return {
+        "model": copy.deepcopy(model.state_dict()),
+        "training": {name: module.training for name, module in model.named_modules()},
+        "grads": [None if p.grad is None else p.grad.detach().clone()
+                  for p in model.parameters()],
+        "optimizer": copy.deepcopy(optimizer.state_dict()),
+        "torch_rng": torch.get_rng_state(),
+        "numpy_rng": np.random.get_state(),
+        "python_rng": random.getstate(),
+    }
+
+
+def _restore(model: torch.nn.Module, optimizer: torch.optim.Optimizer, saved: dict) -> None:
+    with torch.no_grad():
+        model.load_state_dict(saved["model"])
+    for name, module in model.named_modules():
+        module.training = saved["training"][name]
+    for parameter, grad in zip(model.parameters(), saved["grads"], strict=True):
+        parameter.grad = grad
+    optimizer.state.clear()  # state the sweep created for parameters that had none
+    optimizer.load_state_dict(saved["optimizer"])
+    torch.set_rng_state(saved["torch_rng"])
+    np.random.set_state(saved["numpy_rng"])
+    random.setstate(saved["python_rng"])
