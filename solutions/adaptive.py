@@ -35,7 +35,8 @@ def _zeros(x: Array) -> Array:
 
 def _ema(average: Array, value: Array, decay: float) -> Array:
     """``decay·average + (1 − decay)·value``, written as PyTorch's ``lerp`` computes it
-    (``average + (1 − decay)(value − average)``) so that long runs agree to the last bits."""
+    (``average + (1 − decay)(value − average)``), which keeps long runs within a few ulps of
+    torch (not bit for bit: torch's fused kernels may round differently)."""
     out = np.subtract(value, average, dtype=np.result_type(value, average, 0.0))
     out *= 1 - decay
     return np.add(average, out, out=out)
