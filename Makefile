@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help env book book-clean test lint lock clean
+.PHONY: help env book book-clean lectures slides test lint lock clean
 
 help:  ## list the verbs
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -23,6 +23,12 @@ env: $(STAMP)  ## create the virtual environment (.venv) and install system pack
 
 book: $(STAMP)  ## build the executed book into _build/html (warnings are errors)
 	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
+
+lectures: $(STAMP)  ## executed instructor notebooks (page + exercise with solutions) in _build/lectures
+	$(BIN)/python scripts/lectures.py
+
+slides: $(STAMP)  ## the lecture notebooks plus reveal.js slide decks in _build/lectures
+	$(BIN)/python scripts/lectures.py --slides
 
 book-clean:  ## drop the built book and its execution cache
 	rm -rf _build/html _build/.jupyter_cache _build/jupyter_execute
