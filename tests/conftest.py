@@ -16,3 +16,12 @@ def graded(tmp_path_factory) -> dict[str, GradedClass]:
     root = tmp_path_factory.mktemp("classes")
     return {exercise: grade_class(root, exercise, students)
             for exercise, students in classes().items()}
+
+
+@pytest.fixture(scope="session")
+def built_book():
+    """The book built once per session (the command `make book` runs), as its HTML folder
+    and the build's process result."""
+    from tests.book import build_book
+
+    return build_book()

@@ -1,54 +1,75 @@
-"""The book builds with Sphinx warnings as errors, and every page executes."""
+"""The book builds with Sphinx warnings as errors, every page executes, and every chapter
+offers its student notebook — without solutions or hidden tests."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
+import re
 from pathlib import Path
 
+import nbformat
 import pytest
-import yaml
 
-REPO = Path(__file__).resolve().parent.parent
-
-
-def _toc_files() -> list[str]:
-    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
-    files = [toc["root"]]
-    for part in toc.get("parts", []):
-        files += [chapter["file"] for chapter in part["chapters"]]
-    return files
+from autograde.course import exercise_notebook
+from tests.book import REPO, chapter_pages, executed_notebook, toc_files
 
 
 @pytest.mark.slow
-def test_book_builds_without_warnings_and_executes_every_page():
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
-    build = subprocess.run(
-        [str(jupyter_book), "build", str(REPO), "--builder", "html", "-W", "-n",
-         "--keep-going"], capture_output=True, text=True, env=env, timeout=1200)
+def test_book_builds_without_warnings_and_executes_every_page(built_book):
+    build = built_book.process
     assert build.returncode == 0, build.stdout[-6000:] + build.stderr[-3000:]
-    html = REPO / "_build" / "html"
-    for page in _toc_files():
-        assert (html / f"{page}.html").exists(), page
-    # Every code page ran: its executed notebook holds outputs and no error.
-    executed = REPO / "_build" / "jupyter_execute"
-    for page in _toc_files():
-        notebook = executed / f"{page}.ipynb"
-        if not notebook.exists():  # pages without code cells are not executed
+    for page in toc_files():
+        assert (built_book.html / f"{page}.html").exists(), page
+    # Every code page ran: the build's cached notebook holds outputs and no error or stderr.
+    for page in toc_files():
+        path = REPO / f"{page}.md"
+        has_code = "```{code-cell}" in path.read_text()
+        notebook = executed_notebook(page)
+        assert (notebook is not None) == has_code, f"{page} was not executed"
+        if notebook is None:
             continue
-        cells = json.loads(notebook.read_text())["cells"]
-        outputs = [o for c in cells if c["cell_type"] == "code" for o in c.get("outputs", [])]
-        assert not any(o["output_type"] == "error" for o in outputs), page
+        outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
+        assert outputs, f"{page} has no outputs"
+        assert not any(o.output_type == "error" for o in outputs), page
         assert not any(o.get("name") == "stderr" for o in outputs), page
 
 
+def _download_link(html: str, exercise: str) -> str | None:
+    found = re.search(rf'href="(\.\./_downloads/[0-9a-f]+/{re.escape(exercise)}\.ipynb)"', html)
+    return found.group(1) if found else None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", chapter_pages())
+def test_chapter_links_its_student_notebook_without_solutions(built_book, page):
+    exercise = next(d.name for d in (REPO / "exercises").iterdir()
+                    if d.name[:2] == Path(page).name[:2])
+    html_path = built_book.html / f"{page}.html"
+    link = _download_link(html_path.read_text(), exercise)
+    assert link, f"{page} does not link the student notebook of {exercise}"
+    released = nbformat.read(html_path.parent / link, as_version=4)
+    text = "\n".join(cell.source for cell in released.cells if cell.cell_type == "code")
+    assert "YOUR CODE HERE" in text
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "check("):
+        assert marker not in text, (page, marker)
+    # Not one line of a reference answer survives (blank and trivial lines aside).
+    source = exercise_notebook(exercise)
+    for cell in source.cells:
+        if not cell.metadata.get("nbgrader", {}).get("solution") or cell.cell_type != "code":
+            continue
+        region = re.search(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", cell.source, re.S)
+        for line in (region.group(1).splitlines() if region else []):
+            assert len(line.strip()) <= 25 or line.strip() not in text, (page, line)
+
+
 def test_every_toc_entry_exists_and_chapters_have_exercises():
-    for page in _toc_files():
+    for page in toc_files():
         assert (REPO / f"{page}.md").exists(), page
-    chapter_pages = [p for p in _toc_files() if Path(p).name[:2].isdigit()]
-    for page in chapter_pages:
+    for page in chapter_pages():
         number = Path(page).name[:2]
         assert any(d.name.startswith(number) for d in (REPO / "exercises").iterdir()), page
+
+
+def test_every_chapter_with_an_exercise_is_in_the_table_of_contents():
+    listed = {Path(page).name for page in toc_files()}
+    for page in (REPO / "book").glob("[0-9][0-9]-*.md"):
+        assert page.stem in listed, f"{page.name} is not in _toc.yml"
