@@ -116,3 +116,20 @@ def ex10_mlp(params: tuple, X: np.ndarray, y: np.ndarray) -> tuple[float, tuple]
     d_logits /= n
     d_pre = (d_logits @ W2) * (1.0 - h**2)
     return loss, (d_pre.T @ X, d_pre.sum(axis=0), d_logits.T @ h, d_logits.sum(axis=0))
+
+
+def _ex09_problem() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(9)
+    X = rng.standard_normal((256, 5))
+    y = X @ rng.standard_normal(5) + 0.5 * rng.standard_normal(256)
+    return X, y
+
+
+EX09_X, EX09_Y = _ex09_problem()
+"""Exercise 09: least squares ``½·mean((Xw − y)²)`` on N = 256 examples whose gradient noise
+is measured at ``EX09_W`` for each batch size in ``EX09_BATCHES`` (sampling without
+replacement, ``EX09_DRAWS`` batches each, a generator seeded with ``EX09_SEED``)."""
+EX09_W = np.zeros(5)
+EX09_BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 192)
+EX09_DRAWS = 300
+EX09_SEED = 9

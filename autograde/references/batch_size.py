@@ -1,0 +1,178 @@
+"""Exercise 09 (batch size): references and the catalog of typical mistakes."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from autograde.references import Expected, Mistake
+from labkit.problems import EX09_BATCHES, EX09_DRAWS, EX09_SEED, EX09_W, EX09_X, EX09_Y
+from solutions import batch_size as ref
+
+
+def minibatch_gradient(w, X, y, indices):
+    return ref.least_squares_minibatch_gradient(w, X, y, indices)
+
+
+def gradient_noise(w, X, y, batch_size, draws, seed, replace=False):
+    per_example = ref.per_example_gradients_least_squares(w, X, y)
+    return ref.empirical_noise(per_example, batch_size, draws, np.random.default_rng(seed),
+                               replace)
+
+
+def predicted_noise(w, X, y, batch_size, replace=False):
+    variance = ref.gradient_variance(ref.per_example_gradients_least_squares(w, X, y))
+    return ref.minibatch_noise(variance, len(y), batch_size, replace)
+
+
+def time_to_target(batch_sizes, steps, overhead, per_example):
+    best, times = ref.time_optimal_batch(batch_sizes, steps, overhead, per_example)
+    return times, best
+
+
+def scaled_warmup_lr(step, base_lr, base_batch, batch_size, warmup_steps, decay):
+    return ref.scaled_lr_with_warmup(step, base_lr, batch_size, base_batch, warmup_steps, decay)
+
+
+def _noise_slopes(noise_fn=gradient_noise, slope_fn=ref.loglog_slope) -> dict:
+    n = len(EX09_Y)
+    noise = np.array([noise_fn(EX09_W, EX09_X, EX09_Y, b, EX09_DRAWS, EX09_SEED, False)
+                      for b in EX09_BATCHES])
+    corrected = noise / np.sqrt([ref.finite_population_correction(n, b) for b in EX09_BATCHES])
+    return {"noise": noise, "slope_raw": slope_fn(EX09_BATCHES, noise),
+            "slope_corrected": slope_fn(EX09_BATCHES, corrected)}
+
+
+# -- typical mistakes ------------------------------------------------------------------------
+def _gradient_summed(w, X, y, indices):
+    return len(indices) * ref.least_squares_minibatch_gradient(w, X, y, indices)
+
+
+def _noise_with_replacement(w, X, y, batch_size, draws, seed, replace=False):
+    return gradient_noise(w, X, y, batch_size, draws, seed, True)
+
+
+def _noise_summed(w, X, y, batch_size, draws, seed, replace=False):
+    """The measurement right, built on a mini-batch gradient that sums: noise · B, measured
+    from N·G."""
+    rng = np.random.default_rng(seed)
+    full = _gradient_summed(w, X, y, np.arange(len(y)))
+    squared = [np.sum((_gradient_summed(w, X, y, rng.choice(len(y), size=batch_size,
+                                                            replace=replace)) - full) ** 2)
+               for _ in range(draws)]
+    return float(np.sqrt(np.mean(squared)))
+
+
+def _noise_centred_on_draws(w, X, y, batch_size, draws, seed, replace=False):
+    rng = np.random.default_rng(seed)
+    gradients = np.array([minibatch_gradient(w, X, y, rng.choice(len(y), size=batch_size,
+                                                                 replace=replace))
+                          for _ in range(draws)])
+    return float(np.sqrt(np.sum(np.var(gradients, axis=0))))
+
+
+def _predicted_no_correction(w, X, y, batch_size, replace=False):
+    return predicted_noise(w, X, y, batch_size, True)
+
+
+def _predicted_correction_over_n(w, X, y, batch_size, replace=False):
+    variance = ref.gradient_variance(ref.per_example_gradients_least_squares(w, X, y))
+    n = len(y)
+    return math.sqrt(variance / batch_size * (1.0 if replace else (n - batch_size) / n))
+
+
+def _slope_linear_axes(x, y):
+    return float(np.polyfit(np.asarray(x, float), np.asarray(y, float), 1)[0])
+
+
+def _time_no_overhead(batch_sizes, steps, overhead, per_example):
+    return time_to_target(batch_sizes, steps, 0.0, per_example)
+
+
+def _time_fewest_steps(batch_sizes, steps, overhead, per_example):
+    times, _ = time_to_target(batch_sizes, steps, overhead, per_example)
+    return times, int(batch_sizes[int(np.argmin(steps))])
+
+
+def _warmup_sqrt_scaling(step, base_lr, base_batch, batch_size, warmup_steps, decay):
+    # the square-root rule: scaling by sqrt(B / B_base) is the same as the linear rule applied
+    # to the batch size sqrt(B · B_base)
+    return ref.scaled_lr_with_warmup(step, base_lr, math.sqrt(batch_size * base_batch),
+                                     base_batch, warmup_steps, decay)
+
+
+def _warmup_not_composed(step, base_lr, base_batch, batch_size, warmup_steps, decay):
+    peak = base_lr * batch_size / base_batch
+    if step < warmup_steps:
+        return base_lr + (peak - base_lr) * step / warmup_steps
+    return peak * decay(step)
+
+
+def _warmup_off_by_one(step, base_lr, base_batch, batch_size, warmup_steps, decay):
+    peak = base_lr * batch_size / base_batch
+    if step < warmup_steps:
+        return base_lr + (peak - base_lr) * (step + 1) / warmup_steps
+    return peak * decay(step - warmup_steps)
+
+
+def _warmup_from_zero(step, base_lr, base_batch, batch_size, warmup_steps, decay):
+    return ref.scaled_lr_with_warmup(step, base_lr, batch_size, base_batch, warmup_steps, decay,
+                                     start_lr=0.0)
+
+
+EXPECTED = {
+    "batch_size.minibatch_gradient": Expected(minibatch_gradient, mistakes=(
+        Mistake("summed", "Average over the batch, X_B.T @ (X_B w − y_B) / B: a sum grows in "
+                "proportion to the batch size, and so would every step.", _gradient_summed),
+    )),
+    "batch_size.gradient_noise": Expected(gradient_noise, mistakes=(
+        Mistake("with_replacement", "Draw the batch with rng.choice(N, size=batch_size, "
+                "replace=replace): with replace=False the indices must be distinct (a "
+                "shuffled epoch never repeats an example).", _noise_with_replacement),
+        Mistake("summed", "Your minibatch_gradient sums over the batch instead of averaging "
+                "(see Part 1): the noise then grows with B instead of shrinking.",
+                _noise_summed),
+        Mistake("centred_on_draws", "Measure the distance of each mini-batch gradient from the "
+                "full gradient ∇L(w), not from the mean of your draws.",
+                _noise_centred_on_draws),
+    )),
+    "batch_size.predicted_noise": Expected(predicted_noise, mistakes=(
+        Mistake("no_correction", "Without replacement the variance σ²/B is multiplied by the "
+                "finite-population correction (N − B)/(N − 1); it is 0 when B = N.",
+                _predicted_no_correction),
+        Mistake("correction_over_n", "The finite-population correction is (N − B)/(N − 1), "
+                "with σ² the mean of |g_i − G|² over the N examples (not (N − B)/N).",
+                _predicted_correction_over_n),
+    )),
+    "batch_size.noise_slopes": Expected(_noise_slopes(), rtol=1e-6, atol=1e-9,
+                                        check_dtype=False, mistakes=(
+        Mistake("with_replacement", "The experiment samples without replacement "
+                "(replace=False); check that gradient_noise passes it on to rng.choice.",
+                _noise_slopes(noise_fn=_noise_with_replacement)),
+        Mistake("linear_axes", "Fit the line to (log B, log noise): np.polyfit(np.log(B), "
+                "np.log(noise), 1)[0]. A slope on linear axes is not the exponent of a power "
+                "law.", _noise_slopes(slope_fn=_slope_linear_axes)),
+        Mistake("summed", "Your minibatch_gradient sums over the batch instead of averaging "
+                "(see Part 1).", _noise_slopes(noise_fn=_noise_summed)),
+    )),
+    "batch_size.time_to_target": Expected(time_to_target, check_dtype=False, mistakes=(
+        Mistake("no_overhead", "A step costs overhead + per_example · B: the fixed overhead "
+                "is paid once per step, and it is what makes tiny batches slow.",
+                _time_no_overhead),
+        Mistake("fewest_steps", "The best batch is the one with the least *time*, "
+                "steps · (overhead + per_example · B), not the one with the fewest steps.",
+                _time_fewest_steps),
+    )),
+    "batch_size.warmup": Expected(scaled_warmup_lr, mistakes=(
+        Mistake("sqrt_scaling", "The linear scaling rule multiplies the rate by B / B_base, "
+                "not by its square root.", _warmup_sqrt_scaling),
+        Mistake("not_composed", "After the warm-up the decay starts from its own step 0: use "
+                "decay(step − warmup_steps).", _warmup_not_composed),
+        Mistake("off_by_one", "Step 0 uses base_lr: base_lr + (peak − base_lr)·step / "
+                "warmup_steps, reaching the peak exactly at step = warmup_steps.",
+                _warmup_off_by_one),
+        Mistake("from_zero", "Goyal et al.'s warm-up starts from the base rate (the rate of the "
+                "small batch), not from 0.", _warmup_from_zero),
+    )),
+}
