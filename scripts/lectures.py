@@ -82,22 +82,23 @@ def mark_slides(notebook: nbformat.NotebookNode) -> None:
         cell.metadata["slideshow"] = {"slide_type": kind}
 
 
-def build(number: str, page: Path, exercise: Path, slides: bool = False) -> tuple[str, float]:
+def build(number: str, page: Path, exercise: Path, slides: bool = False, out: Path = OUT
+          ) -> tuple[str, float]:
     start = time.perf_counter()
     notebook = lecture_notebook(page, exercise)
     os.environ["OPTBOOK_VERDICTS_IN_KERNEL"] = "1"
     NotebookClient(notebook, timeout=300, kernel_name="python3",
                    resources={"metadata": {"path": str(REPO / "book")}}).execute()
-    OUT.mkdir(parents=True, exist_ok=True)
-    target = OUT / f"{page.stem}.ipynb"
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / f"{page.stem}.ipynb"
     nbformat.write(notebook, target)
     if slides:
         from nbconvert import SlidesExporter
 
         mark_slides(notebook)
         html, _ = SlidesExporter().from_notebook_node(notebook)
-        (OUT / f"{page.stem}.slides.html").write_text(html)
-    return str(target.relative_to(REPO)), time.perf_counter() - start
+        (out / f"{page.stem}.slides.html").write_text(html)
+    return str(target), time.perf_counter() - start
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("chapters", nargs="*", help="chapter numbers (default: all)")
     parser.add_argument("--slides", action="store_true", help="also export reveal.js slides")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--out", type=Path, default=OUT, help=f"folder (default {OUT})")
     args = parser.parse_args(argv)
     available = chapters()
     wanted = [n.zfill(2) for n in args.chapters] or list(available)
@@ -113,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no chapter {', '.join(unknown)} (have {', '.join(available)})")
     failed = 0
     with ProcessPoolExecutor(max_workers=min(args.jobs, len(wanted))) as pool:
-        futures = {n: pool.submit(build, n, *available[n], args.slides) for n in wanted}
+        futures = {n: pool.submit(build, n, *available[n], args.slides, args.out) for n in wanted}
         for number, future in futures.items():
             try:
                 path, seconds = future.result()

@@ -1,0 +1,204 @@
+"""Exercise 10 (initialization): references and the catalog of typical mistakes."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from autograde.references import Expected, Mistake
+from labkit.problems import (
+    EX10_CONSTANT,
+    EX10_DEPTH,
+    EX10_HIDDEN,
+    EX10_INPUTS,
+    EX10_LR,
+    EX10_SEED,
+    EX10_SMALL_STD,
+    EX10_STEPS,
+    EX10_WIDTH,
+    ex10_data,
+    ex10_mlp,
+)
+from solutions import initialization as ref
+
+
+def gain(nonlinearity, param=None):
+    return ref.calculate_gain(nonlinearity, param)
+
+
+def _symmetry(xavier=ref.xavier_uniform, final_loss: bool = True) -> dict:
+    X, y = ex10_data()
+    n_in = X.shape[1]
+    rng = np.random.default_rng(EX10_SEED)
+    inits = {
+        "zeros": (ref.zeros((EX10_HIDDEN, n_in)), ref.zeros((10, EX10_HIDDEN))),
+        "constant": (ref.constant((EX10_HIDDEN, n_in), EX10_CONSTANT),
+                     ref.constant((10, EX10_HIDDEN), EX10_CONSTANT)),
+        "xavier": (xavier(rng, (EX10_HIDDEN, n_in)), xavier(rng, (10, EX10_HIDDEN))),
+    }
+    report = {}
+    for name, (W1, W2) in inits.items():
+        params = (W1, np.zeros(EX10_HIDDEN), W2, np.zeros(10))
+        params, losses = ref.gradient_descent(params, lambda p: ex10_mlp(p, X, y), EX10_LR,
+                                              EX10_STEPS)
+        loss = ex10_mlp(params, X, y)[0] if final_loss else losses[-1]
+        report[name] = {"distinct": ref.distinct_units(params[0]), "loss": float(loss)}
+    return report
+
+
+def _layer_std(xavier=ref.xavier_uniform, kaiming=ref.kaiming_normal,
+               measure: str = "activations") -> dict:
+    inits = {"small": lambda rng, shape: rng.normal(0.0, EX10_SMALL_STD, shape),
+             "xavier": xavier, "kaiming": kaiming}
+    report = {}
+    for activation in ("tanh", "relu"):
+        phi = ref.ACTIVATIONS[activation][0]
+        report[activation] = {}
+        for name, init in inits.items():
+            rng = np.random.default_rng(EX10_SEED)
+            h, stds = EX10_INPUTS, []
+            for _ in range(EX10_DEPTH):
+                z = h @ init(rng, (EX10_WIDTH, EX10_WIDTH)).T
+                h = phi(z)
+                stds.append(float((h if measure == "activations" else z).std()))
+            report[activation][name] = stds
+    return report
+
+
+# -- typical mistakes ------------------------------------------------------------------------
+def _fans_swapped(shape):
+    fan_in, fan_out = ref.fan_in_and_fan_out(shape)
+    return fan_out, fan_in
+
+
+def _fans_no_receptive_field(shape):
+    return shape[1], shape[0]
+
+
+def _fans_kernel_on_fan_in_only(shape):
+    return ref.fan_in_and_fan_out(shape)[0], shape[0]
+
+
+def _gain_leaky_a(nonlinearity, param=None):
+    if nonlinearity == "leaky_relu":
+        return math.sqrt(2.0 / (1 + (0.01 if param is None else param)))
+    return ref.calculate_gain(nonlinearity, param)
+
+
+def _gain_squared(nonlinearity, param=None):
+    return ref.calculate_gain(nonlinearity, param) ** 2
+
+
+def _gain_default_slope_zero(nonlinearity, param=None):
+    if nonlinearity == "leaky_relu" and param is None:
+        return math.sqrt(2.0)
+    return ref.calculate_gain(nonlinearity, param)
+
+
+def _xavier_std_as_bound(rng, shape, gain=1.0):
+    bound = ref.xavier_std(shape, gain)
+    return rng.uniform(-bound, bound, shape)
+
+
+def _xavier_ignores_gain(rng, shape, gain=1.0):
+    return ref.xavier_uniform(rng, shape)
+
+
+def _xavier_fan_in_only(rng, shape, gain=1.0):
+    bound = gain * math.sqrt(3.0 / ref.fan(shape, "fan_in"))
+    return rng.uniform(-bound, bound, shape)
+
+
+def _kaiming(std_of):
+    """A Kaiming normal draw whose std is ``std_of(shape, a, mode, nonlinearity)``."""
+    def draw(rng, shape, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
+        return rng.normal(0.0, std_of(shape, a, mode, nonlinearity), shape)
+    return draw
+
+
+def _no_gain(shape, a, mode, nonlinearity):
+    return 1.0 / math.sqrt(ref.fan(shape, mode))
+
+
+def _fan_sum(shape, a, mode, nonlinearity):
+    return ref.calculate_gain(nonlinearity, a) / math.sqrt(sum(ref.fan_in_and_fan_out(shape)))
+
+
+def _variance_as_std(shape, a, mode, nonlinearity):
+    return ref.calculate_gain(nonlinearity, a) ** 2 / ref.fan(shape, mode)
+
+
+def _mode_ignored(shape, a, mode, nonlinearity):
+    return ref.kaiming_std(shape, a, "fan_in", nonlinearity)
+
+
+def _fans_swapped_std(shape, a, mode, nonlinearity):
+    return ref.kaiming_std(shape, a, "fan_out" if mode == "fan_in" else "fan_in", nonlinearity)
+
+
+def _leaky_a_std(shape, a, mode, nonlinearity):
+    return _gain_leaky_a(nonlinearity, a) / math.sqrt(ref.fan(shape, mode))
+
+
+SYMMETRY = _symmetry()
+LAYER_STD = _layer_std()
+
+EXPECTED = {
+    "initialization.fans": Expected(ref.fan_in_and_fan_out, mistakes=(
+        Mistake("swapped", "For a weight of shape (out, in, *kernel) — PyTorch's layout — "
+                "fan_in counts the inputs of one unit: shape[1] × kernel size; fan_out is "
+                "shape[0] × kernel size.", _fans_swapped),
+        Mistake("no_receptive_field", "For a convolution every kernel position is an input: "
+                "multiply both fans by the product of the kernel dimensions shape[2:].",
+                _fans_no_receptive_field),
+        Mistake("kernel_on_fan_in_only", "The kernel size multiplies fan_out too: each input "
+                "channel reaches out_channels × kernel-size weights.",
+                _fans_kernel_on_fan_in_only),
+    )),
+    "initialization.gain": Expected(gain, mistakes=(
+        Mistake("leaky_a", "Leaky ReLU keeps a fraction a² (not a) of the second moment on "
+                "the negative side: the gain is sqrt(2 / (1 + a²)).", _gain_leaky_a),
+        Mistake("squared", "The gain multiplies the standard deviation, not the variance: "
+                "ReLU's gain is sqrt(2), tanh's 5/3.", _gain_squared),
+        Mistake("default_slope_zero", "With param=None leaky_relu uses PyTorch's default "
+                "negative slope 0.01, not 0.", _gain_default_slope_zero),
+    )),
+    "initialization.xavier_uniform": Expected(ref.xavier_uniform, mistakes=(
+        Mistake("std_as_bound", "gain·sqrt(2/(fan_in+fan_out)) is the standard deviation; "
+                "the uniform's bound is sqrt(3) times that, gain·sqrt(6/(fan_in+fan_out)).",
+                _xavier_std_as_bound),
+        Mistake("ignores_gain", "Multiply the bound by gain.", _xavier_ignores_gain),
+        Mistake("fan_in_only", "Xavier averages the two fans: the bound is "
+                "gain·sqrt(6/(fan_in + fan_out)), not sqrt(3/fan_in).", _xavier_fan_in_only),
+    )),
+    "initialization.kaiming_normal": Expected(ref.kaiming_normal, mistakes=(
+        Mistake("no_gain", "The ReLU family needs the gain: std = gain/sqrt(fan) with "
+                "gain = sqrt(2/(1+a²)) for leaky_relu (sqrt(2) for relu).", _kaiming(_no_gain)),
+        Mistake("fan_sum", "Kaiming divides by one fan, the one mode names — fan_in + fan_out "
+                "belongs to Xavier.", _kaiming(_fan_sum)),
+        Mistake("variance_as_std", "rng.normal takes the standard deviation: gain/sqrt(fan), "
+                "not the variance gain²/fan.", _kaiming(_variance_as_std)),
+        Mistake("mode_ignored", "mode='fan_out' divides by fan_out.", _kaiming(_mode_ignored)),
+        Mistake("fans_swapped", "fan_in and fan_out are swapped: for a weight (out, in, ...) "
+                "fan_in = in × kernel size.", _kaiming(_fans_swapped_std)),
+        Mistake("leaky_a", "Leaky ReLU's gain is sqrt(2/(1 + a²)), with a squared.",
+                _kaiming(_leaky_a_std)),
+    )),
+    "initialization.symmetry": Expected(SYMMETRY, rtol=1e-6, check_dtype=False, mistakes=(
+        Mistake("last_loop_loss", "Report the loss of the trained parameters: evaluate "
+                "ex10_mlp once more after the last update.", _symmetry(final_loss=False)),
+        Mistake("xavier_std_as_bound", "Your xavier_uniform draws with the wrong bound (see "
+                "Part 3).", _symmetry(xavier=_xavier_std_as_bound)),
+    )),
+    "initialization.layer_std": Expected(LAYER_STD, rtol=1e-6, atol=0.0, check_dtype=False,
+                                         mistakes=(
+        Mistake("preactivations", "Measure the activations h = φ(z) after the nonlinearity, "
+                "not the pre-activations z.", _layer_std(measure="preactivations")),
+        Mistake("kaiming_no_gain", "Your kaiming_normal misses the gain sqrt(2) (see Part 4): "
+                "ReLU activations then halve their second moment at every layer.",
+                _layer_std(kaiming=_kaiming(_no_gain))),
+        Mistake("xavier_std_as_bound", "Your xavier_uniform draws with the wrong bound (see "
+                "Part 3).", _layer_std(xavier=_xavier_std_as_bound)),
+    )),
+}
