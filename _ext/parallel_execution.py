@@ -11,6 +11,7 @@ cached: myst-nb executes it again while reading and reports the error as usual.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -35,6 +36,8 @@ def _pages(app: Sphinx) -> list[Path]:
 
 def execute_pages(app: Sphinx) -> None:
     if app.config.nb_execution_mode != "cache" or not app.config.parallel_execution:
+        return
+    if os.environ.get("OPTBOOK_PARALLEL_EXECUTION") == "0":  # the build benchmark's baseline
         return
     from jupyter_cache import get_cache
     from jupyter_cache.executors import load_executor
