@@ -39,6 +39,7 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
+import torch
 
 from solutions.schedules import linear_warmup
 
@@ -220,10 +221,12 @@ def time_optimal_batch(batch_sizes: Sequence[int], steps: Sequence[float], overh
 
 
 def fit_step_time(batch_sizes: Sequence[int], seconds: Sequence[float]) -> tuple[float, float]:
-    """``(overhead, per_example)`` of the least-squares line ``seconds ≈ overhead +
-    per_example · B`` through measured times per step."""
-    per_example, overhead = np.polyfit(np.asarray(batch_sizes, float),
-                                       np.asarray(seconds, float), 1)
+    """``(overhead, per_example)`` of the line ``seconds ≈ overhead + per_example · B`` through
+    measured times per step, fitted by least squares on the *relative* residuals (weights
+    ``1/seconds``), so that the small batches, whose time is almost all overhead, count as much
+    as the large ones."""
+    t = np.asarray(seconds, float)
+    per_example, overhead = np.polyfit(np.asarray(batch_sizes, float), t, 1, w=1 / t)
     return float(overhead), float(per_example)
 
 
@@ -293,3 +296,26 @@ def scaled_lr_with_warmup(step: int, base_lr: float, batch_size: int, base_batch
         return peak * (decay(k) if decay is not None else 1.0)
 
     return linear_warmup(step, after, warmup_steps, start, peak)
+
+
+# -- sharpness -------------------------------------------------------------------------------
+def top_hessian_eigenvalue(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Tensor],
+                           iters: int = 20, seed: int = 0) -> float:
+    r"""The largest-magnitude eigenvalue of the Hessian of ``loss_fn()`` with respect to
+    ``params``, by power iteration on Hessian-vector products (Pearlmutter's trick: the
+    gradient of :math:`\nabla L \cdot v`), never forming the Hessian. At a minimum the Hessian
+    is (nearly) positive semi-definite and this is its largest eigenvalue, the *sharpness*
+    that Keskar et al. (2017) compare between small- and large-batch solutions.
+    ``iters`` iterations from a seeded random start; the Rayleigh quotient of the last one."""
+    params = list(params)
+    grads = torch.autograd.grad(loss_fn(), params, create_graph=True)
+    generator = torch.Generator().manual_seed(seed)
+    v = [torch.randn(p.shape, generator=generator, dtype=p.dtype).to(p.device) for p in params]
+    eigenvalue = 0.0
+    for _ in range(iters):
+        norm = torch.sqrt(sum((vi**2).sum() for vi in v))
+        v = [vi / norm for vi in v]
+        hv = torch.autograd.grad(grads, params, grad_outputs=v, retain_graph=True)
+        eigenvalue = float(sum((h * vi).sum() for h, vi in zip(hv, v, strict=True)))
+        v = [h.detach() for h in hv]
+    return eigenvalue

@@ -386,3 +386,37 @@ def test_warmup_is_a_continuous_ramp(base_lr, k, base_batch, warmup):
     np.testing.assert_allclose(rates[warmup:], k * base_lr, rtol=1e-12)
     np.testing.assert_allclose(np.diff(rates[:warmup + 1]), (k - 1) * base_lr / warmup,
                                rtol=1e-9, atol=1e-15)
+
+
+# -- sharpness -------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_top_hessian_eigenvalue_matches_the_full_hessian(seed):
+    """A small MLP at a trained point: power iteration against torch's explicit Hessian."""
+    from labkit.models import mlp
+
+    torch.manual_seed(seed)
+    X = torch.randn(40, 3, dtype=torch.float64)
+    y = torch.randint(0, 3, (40,))
+    model = mlp(3, 4, 3, seed=seed)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    for _ in range(100):
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(X), y).backward()
+        optimizer.step()
+    params = list(model.parameters())
+    shapes = [p.shape for p in params]
+    sizes = [p.numel() for p in params]
+
+    def loss_of(flat):
+        chunks = torch.split(flat, sizes)
+        out = torch.func.functional_call(model, {
+            name: c.reshape(s) for (name, _), c, s in
+            zip(model.named_parameters(), chunks, shapes, strict=True)}, (X,))
+        return torch.nn.functional.cross_entropy(out, y)
+
+    flat = torch.cat([p.detach().flatten() for p in params])
+    eigenvalues = torch.linalg.eigvalsh(torch.autograd.functional.hessian(loss_of, flat))
+    largest = float(eigenvalues[eigenvalues.abs().argmax()])
+    ours = bs.top_hessian_eigenvalue(
+        lambda: torch.nn.functional.cross_entropy(model(X), y), params, iters=100, seed=seed)
+    np.testing.assert_allclose(ours, largest, rtol=1e-6)
