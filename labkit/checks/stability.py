@@ -1,0 +1,155 @@
+"""Grader-chosen inputs for exercise 11 (stable training: dropout, batch norm, clipping,
+early stopping)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from labkit.checks import Case, Spec, call, register, value
+
+# -- dropout ------------------------------------------------------------------------------------
+_DROPOUT = [((6,), 0.5, 0), ((4, 5), 0.2, 1), ((3, 8), 0.75, 2), ((2, 3, 4), 0.1, 3),
+            ((50,), 0.6, 4), ((5, 5), 0.0, 5)]
+
+
+def _dropout_cases(train: bool) -> list[Case]:
+    cases = []
+    for shape, p, seed in _DROPOUT:
+        x = np.random.default_rng(100 + seed).standard_normal(shape)
+        cases.append(Case((x, p, seed, train), (), f"x of shape {shape} (standard normal), "
+                          f"p={p}, rng=np.random.default_rng({seed}), train={train}"))
+    return cases
+
+
+def _run_dropout(answer, case: Case) -> dict:
+    x, p, seed, train = case.args
+    return {"value": answer(x.copy(), p, np.random.default_rng(seed), train)}
+
+
+# -- batch normalisation ------------------------------------------------------------------------
+_BN_TRAIN = [(0, 8, 3, 5, 0.1, 1e-5), (1, 4, 2, 10, 0.3, 1e-5), (2, 16, 5, 3, 0.01, 1e-3),
+             (3, 2, 4, 6, 0.5, 1e-2)]
+
+
+def _bn_inputs(seed: int, n: int, c: int, steps: int) -> tuple:
+    rng = np.random.default_rng(200 + seed)
+    gamma, beta = rng.uniform(0.5, 2.0, c), rng.standard_normal(c)
+    shift, scale = rng.standard_normal(c) * 3, rng.uniform(0.5, 4.0, c)
+    batches = [rng.standard_normal((n, c)) * scale + shift for _ in range(steps)]
+    return gamma, beta, batches
+
+
+def _bn_train_cases() -> list[Case]:
+    return [Case(args, (), f"{args[3]} training batches of shape ({args[1]}, {args[2]}) "
+                 f"(channels with different means and scales), momentum={args[4]}, "
+                 f"eps={args[5]}, starting from running_mean=0, running_var=1")
+            for args in _BN_TRAIN]
+
+
+def _run_bn_sequence(answer, case: Case) -> tuple[list, np.ndarray, np.ndarray]:
+    seed, n, c, steps, momentum, eps = case.args
+    gamma, beta, batches = _bn_inputs(seed, n, c, steps)
+    running_mean, running_var = np.zeros(c), np.ones(c)
+    outputs = []
+    for x in batches:
+        out, running_mean, running_var = answer(x, gamma.copy(), beta.copy(),
+                                                np.array(running_mean, dtype=float),
+                                                np.array(running_var, dtype=float), train=True,
+                                                momentum=momentum, eps=eps)
+        outputs.append(out)
+    return outputs, running_mean, running_var
+
+
+def _run_bn_train(answer, case: Case) -> dict:
+    return {"value": _run_bn_sequence(answer, case)[0]}
+
+
+def _run_bn_running(answer, case: Case) -> dict:
+    _, running_mean, running_var = _run_bn_sequence(answer, case)
+    return {"value": [running_mean, running_var]}
+
+
+def _bn_eval_cases() -> list[Case]:
+    cases = []
+    for seed, (n, c, eps) in enumerate([(6, 3, 1e-5), (1, 4, 1e-5), (10, 2, 1e-2),
+                                        (3, 5, 1e-5)]):
+        rng = np.random.default_rng(300 + seed)
+        x = rng.standard_normal((n, c)) * 2 + 1
+        gamma, beta = rng.uniform(0.5, 2.0, c), rng.standard_normal(c)
+        running_mean, running_var = rng.standard_normal(c), rng.uniform(0.2, 3.0, c)
+        cases.append(Case((x, gamma, beta, running_mean, running_var, eps), (),
+                          f"train=False on a batch of shape ({n}, {c}) with running_mean="
+                          f"{np.round(running_mean, 3).tolist()}, running_var="
+                          f"{np.round(running_var, 3).tolist()}, eps={eps}"))
+    return cases
+
+
+def _run_bn_eval(answer, case: Case) -> dict:
+    x, gamma, beta, running_mean, running_var, eps = (
+        np.copy(a) if isinstance(a, np.ndarray) else a for a in case.args)
+    out = answer(x, gamma, beta, running_mean, running_var, train=False, momentum=0.1, eps=eps)
+    return {"value": list(out) if isinstance(out, tuple) else out}
+
+
+# -- clipping -----------------------------------------------------------------------------------
+def _clip_cases() -> list[Case]:
+    rng = np.random.default_rng(400)
+    settings = [  # (shapes, scales, max_norm, what)
+        ([(3, 2), (4,), (2, 2)], [1.0, 1.0, 1.0], 1.0, "norm above max_norm"),
+        ([(5,), (3, 3)], [10.0, 0.1], 2.0, "one large and one small tensor"),
+        ([(4,), (2, 3)], [0.1, 0.1], 5.0, "norm below max_norm"),
+        ([(6,)], [3.0], 0.5, "a single tensor"),
+        ([(3,), (3,)], [1e-6, 1e-6], 1e-7, "tiny gradients (the 1e-6 matters)"),
+        ([(2, 2), (1,), (3,)], [100.0, 1.0, 0.01], 10.0, "very different scales"),
+        ([(3, 3), (2,)], [0.01, 0.02], 1.0, "norm below max_norm"),
+    ]
+    cases = []
+    for shapes, scales, max_norm, what in settings:
+        grads = [rng.standard_normal(s) * k for s, k in zip(shapes, scales, strict=True)]
+        cases.append(Case((grads, max_norm), ("grads", "max_norm"),
+                          f"{what}: gradients of shapes {shapes} with scales {scales}, "
+                          f"max_norm={max_norm}"))
+    return cases
+
+
+# -- early stopping -----------------------------------------------------------------------------
+_CURVE = [2.0, 1.2, 0.9, 0.8, 0.78, 0.779, 0.785, 0.79, 0.77, 0.775, 0.78, 0.79, 0.8, 0.81,
+          0.82]
+
+
+def _noisy_curve(seed: int, n: int = 40) -> list[float]:
+    rng = np.random.default_rng(500 + seed)
+    t = np.arange(n)
+    return [float(v) for v in 1.0 / (1 + 0.3 * t) + 0.004 * t + 0.02 * rng.standard_normal(n)]
+
+
+def _early_cases() -> list[Case]:
+    settings = [(_CURVE, 3, 0.0), (_CURVE, 2, 0.0), (_CURVE, 3, 0.005), (_CURVE, 1, 0.0),
+                (_CURVE, 6, 0.0), ([1.0, 0.9, 0.8, 0.7, 0.6], 2, 0.0),
+                ([1.0, 1.0, 1.0, 1.0], 3, 0.0), (_noisy_curve(0), 4, 0.0),
+                (_noisy_curve(1), 5, 0.01), (_noisy_curve(2), 3, 0.0),
+                ([1.0, 0.95, 0.949, 0.948, 0.947, 0.946], 3, 0.01)]
+    return [Case((list(values), patience, min_delta), ("val_losses", "patience", "min_delta"),
+                 f"val_losses={[round(v, 3) for v in values][:12]}"
+                 f"{'…' if len(values) > 12 else ''} ({len(values)} epochs), "
+                 f"patience={patience}, min_delta={min_delta}")
+            for values, patience, min_delta in settings]
+
+
+def _experiment_case() -> list[Case]:
+    return [Case((), (), "your dict early")]
+
+
+register(Spec("stability.dropout_train", lambda: _dropout_cases(True), _run_dropout,
+              "inverted dropout, training mode"))
+register(Spec("stability.dropout_eval", lambda: _dropout_cases(False), _run_dropout,
+              "inverted dropout, eval mode"))
+register(Spec("stability.batchnorm_train", _bn_train_cases, _run_bn_train,
+              "batch norm outputs in training mode"))
+register(Spec("stability.batchnorm_running", _bn_train_cases, _run_bn_running,
+              "batch norm running statistics"))
+register(Spec("stability.batchnorm_eval", _bn_eval_cases, _run_bn_eval,
+              "batch norm in eval mode"))
+register(Spec("stability.clip_by_global_norm", _clip_cases, call, "clipping by global norm"))
+register(Spec("stability.early_stopping", _early_cases, call, "early stopping"))
+register(Spec("stability.early", _experiment_case, value, "early stopping on digits"))
