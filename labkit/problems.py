@@ -158,3 +158,13 @@ def ex11_split() -> tuple[np.ndarray, ...]:
     return (split.X_train[:EX11_TRAIN], split.y_train[:EX11_TRAIN],
             split.X_train[EX11_TRAIN:end], split.y_train[EX11_TRAIN:end],
             split.X_test, split.y_test)
+
+EX12_SEEDS = tuple(range(100, 108))
+"""Exercise 12: one member of the ensemble per seed — ``labkit.numpy_mlp`` networks trained with
+plain SGD on the digits (split ``digits(seed=0)``), each seed drawing its own initialisation and
+shuffles."""
+EX12_HIDDEN = 32
+EX12_EPOCHS = 4
+EX12_LR = 0.5
+EX12_BATCH = 16
+EX12_DECAY = 0.98

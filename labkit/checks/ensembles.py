@@ -1,0 +1,76 @@
+"""Grader-chosen inputs for exercise 12 (ensembles and weight averaging)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from labkit.checks import Case, Spec, call, call_keeping_inputs, register, value
+
+
+def _average_cases() -> list[Case]:
+    rng = np.random.default_rng(1201)
+    cases = []
+    for members, n, classes, scale in [(3, 5, 4, 1.0), (1, 4, 3, 2.0), (5, 6, 10, 3.0),
+                                       (2, 3, 2, 0.1), (4, 7, 5, 5.0)]:
+        logits = [scale * rng.standard_normal((n, classes)) for _ in range(members)]
+        cases.append(Case((logits,), ("logits",),
+                          f"a list of {members} logit array(s) of shape ({n}, {classes}), "
+                          f"entries of size about {scale}"))
+    big = [rng.standard_normal((4, 3)) * 400 + 500 for _ in range(3)]
+    cases.append(Case((big,), ("logits",), "3 members whose logits are around 500 ± 400 (an "
+                      "unshifted exp overflows)"))
+    return cases
+
+
+def _params(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    return {"W1": rng.standard_normal((3, 4)), "b1": rng.standard_normal(4),
+            "W2": rng.standard_normal((4, 2)), "b2": rng.standard_normal(2)}
+
+
+def _ema_cases() -> list[Case]:
+    rng = np.random.default_rng(1202)
+    cases = []
+    for decay in (0.9, 0.999, 0.5, 0.0, 0.75, 1.0):
+        average, params = _params(rng), _params(rng)
+        cases.append(Case((average, params, decay), ("average", "params", "decay"),
+                          "average, params: dicts of float64 arrays (W1 3×4, b1 4, W2 4×2, "
+                          f"b2 2), decay={decay}"))
+    return cases
+
+
+def _polyak_cases() -> list[Case]:
+    rng = np.random.default_rng(1203)
+    cases = []
+    for n in (0, 1, 2, 9, 99, 3):
+        average, params = _params(rng), _params(rng)
+        cases.append(Case((average, params, n), ("average", "params", "n"),
+                          "average, params: dicts of float64 arrays (W1 3×4, b1 4, W2 4×2, "
+                          f"b2 2), n={n}"))
+    return cases
+
+
+def _snapshot_cases() -> list[Case]:
+    return [Case((lr, total, cycles), ("lr", "total_steps", "cycles"),
+                 f"steps 0…{total - 1} with lr={lr}, total_steps={total}, cycles={cycles}")
+            for lr, total, cycles in [(0.1, 100, 5), (0.2, 50, 3), (1.0, 10, 4), (0.05, 30, 1),
+                                      (0.1, 7, 7), (0.4, 200, 6)]]
+
+
+def _curve(answer, case: Case) -> dict:
+    """The rate at every step of the run: ``answer(step, lr, total_steps, cycles)``."""
+    lr, total, cycles = case.args
+    return {"value": [float(answer(step, lr, total, cycles)) for step in range(total)]}
+
+
+def _experiment_case() -> list[Case]:
+    return [Case((), (), "your dict results")]
+
+
+register(Spec("ensembles.average_probabilities", _average_cases, call,
+              "probability averaging"))
+register(Spec("ensembles.ema_update", _ema_cases, call, "EMA update"))
+register(Spec("ensembles.ema_update.no_mutation", _ema_cases, call_keeping_inputs,
+              "EMA update leaves its inputs alone"))
+register(Spec("ensembles.polyak_update", _polyak_cases, call, "Polyak running mean"))
+register(Spec("ensembles.snapshot_lr", _snapshot_cases, _curve, "snapshot schedule"))
+register(Spec("ensembles.results", _experiment_case, value, "ensembles and averages on digits"))
