@@ -168,3 +168,12 @@ EX12_EPOCHS = 4
 EX12_LR = 0.5
 EX12_BATCH = 16
 EX12_DECAY = 0.98
+
+EX13_SUBSET = 20
+"""Exercise 13: the first EX13_SUBSET training examples of ``labkit.data.digits(seed=0)`` are
+overfitted by ``labkit.models.mlp(64, EX13_HIDDEN, 10, seed=EX13_SEED)`` with full-batch plain
+SGD (``torch.optim.SGD(model.parameters(), lr=EX13_LR)``) for EX13_STEPS updates."""
+EX13_HIDDEN = 32
+EX13_SEED = 13
+EX13_LR = 0.1
+EX13_STEPS = 100

@@ -1,0 +1,131 @@
+"""Grader-chosen inputs for exercise 13 (a training checklist)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from labkit.checks import Case, Spec, call, register, value
+
+
+# -- functions whose gradients are checked (they keep the dtype of their input) ---------------
+def wave(x):
+    """``Σ sin(3x) · Σ x² + ½ Σ x⁴``: couples every coordinate with every other."""
+    return np.sum(np.sin(3 * x)) * np.sum(x**2) + 0.5 * np.sum(x**4)
+
+
+def softplus_sum(x):
+    """``Σ log(1 + eᵡ)``, a smooth relative of ReLU."""
+    return np.sum(np.log1p(np.exp(x)))
+
+
+def log_sum_exp(x):
+    """``log Σ eᵡ`` (shifted by the maximum), the normaliser of a softmax."""
+    top = np.max(x)
+    return top + np.log(np.sum(np.exp(x - top)))
+
+
+def _numerical_gradient_cases() -> list[Case]:
+    rng = np.random.default_rng(1301)
+    specs = [(wave, (5,), np.float64, 1e-5), (softplus_sum, (3, 4), np.float64, 1e-4),
+             (log_sum_exp, (2, 3, 2), np.float64, 1e-3), (wave, (2, 2), np.float64, 1e-2),
+             (wave, (6,), np.float32, 1e-3), (log_sum_exp, (3, 3), np.float32, 1e-5)]
+    cases = []
+    for f, shape, dtype, h in specs:
+        x = rng.standard_normal(shape).astype(dtype)
+        cases.append(Case((f, x, h), ("f", "x", "h"),
+                          f"f = {f.__name__} ({f.__doc__.split(':')[0].rstrip('.')}), x: a "
+                          f"{np.dtype(dtype).name} array of shape {shape}, h={h}"))
+    return cases
+
+
+def _relative_error_cases() -> list[Case]:
+    rng = np.random.default_rng(1302)
+    a = rng.standard_normal(8)
+    close = a * (1 + 1e-7 * rng.standard_normal(8))
+    mixed_a = np.array([1.0, -2.0, 0.0, 0.0, 3e-3, 5.0, 1e-14, -4.0])
+    mixed_b = np.array([1.5, 2.0, 0.0, 1e-3, 3e-3, 0.5, 3e-14, -1.0])
+    matrix_a, matrix_b = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    return [Case((a, close, 1e-12), ("a", "b", "tiny"),
+                 "b = a·(1 + 1e-7·noise), 8 entries, tiny=1e-12"),
+            Case((mixed_a, mixed_b, 1e-12), ("a", "b", "tiny"),
+                 f"a={mixed_a.tolist()}, b={mixed_b.tolist()}, tiny=1e-12"),
+            Case((mixed_b, mixed_a, 1e-12), ("a", "b", "tiny"),
+                 "the same pair, swapped, tiny=1e-12"),
+            Case((matrix_a, matrix_b, 1e-12), ("a", "b", "tiny"),
+                 "two unrelated 3×4 arrays, tiny=1e-12"),
+            Case((mixed_a, mixed_b, 1e-2), ("a", "b", "tiny"),
+                 f"a={mixed_a.tolist()}, b={mixed_b.tolist()}, tiny=0.01")]
+
+
+def _cross_entropy_cases() -> list[Case]:
+    rng = np.random.default_rng(1303)
+    cases = []
+    for n, classes, scale, shift in [(8, 10, 1.0, 0.0), (5, 4, 3.0, -2.0), (1, 3, 1.0, 0.0),
+                                     (6, 2, 0.1, 0.0), (4, 5, 50.0, 1000.0)]:
+        logits = rng.standard_normal((n, classes)) * scale + shift
+        y = rng.integers(0, classes, n)
+        cases.append(Case((logits, y), ("logits", "y"),
+                          f"logits: {n}×{classes}, standard deviation {scale}, all shifted by "
+                          f"{shift}; y: {y.tolist()}"))
+    return cases
+
+
+def _classes_cases() -> list[Case]:
+    return [Case((c,), ("num_classes",), f"num_classes={c}") for c in (2, 3, 10, 100, 1000)]
+
+
+def _update_ratio_cases() -> list[Case]:
+    rng = np.random.default_rng(1304)
+    cases = []
+    for shape, lr in [((5,), 0.1), ((4, 3), 1e-3), ((2, 3, 4), 0.5), ((10, 10), 0.02)]:
+        w, dw = rng.standard_normal(shape), rng.standard_normal(shape) * 0.1
+        cases.append(Case((w, dw, lr), ("w", "dw", "lr"),
+                          f"w, dw: float64 arrays of shape {shape}, lr={lr}"))
+    return cases
+
+
+_OPTIMIZERS = [("SGD", dict(lr=0.1)), ("SGD", dict(lr=0.05, momentum=0.9)),
+               ("SGD", dict(lr=0.1, weight_decay=0.01)), ("Adam", dict(lr=1e-3)),
+               ("AdamW", dict(lr=1e-2, weight_decay=0.1))]
+
+
+def _update_ratios_cases() -> list[Case]:
+    return [Case((seed, name, hyper, 3), (), f"a 6-5-3 float64 MLP (labkit.models.mlp, seed "
+                 f"{seed}) on 10 random examples, torch.optim.{name}(**{hyper}), three calls")
+            for seed, (name, hyper) in enumerate(_OPTIMIZERS)]
+
+
+def _run_update_ratios(answer, case: Case) -> dict:
+    """Call ``answer(model, optimizer, compute_loss)`` three times in a row; record the
+    returned dicts as plain floats per parameter name."""
+    import torch
+    from torch.nn.functional import cross_entropy
+
+    from labkit.models import mlp
+
+    seed, name, hyper, steps = case.args
+    model = mlp(6, 5, 3, seed=seed)
+    rng = np.random.default_rng(seed)
+    X = torch.tensor(rng.standard_normal((10, 6)))
+    y = torch.tensor(rng.integers(0, 3, 10))
+    optimizer = getattr(torch.optim, name)(model.parameters(), **hyper)
+    out = []
+    for _ in range(steps):
+        ratios = answer(model, optimizer, lambda: cross_entropy(model(X), y))
+        out.append({str(k): float(v) for k, v in dict(ratios).items()})
+    return {"value": out}
+
+
+def _experiment_case() -> list[Case]:
+    return [Case((), (), "your dict overfit")]
+
+
+register(Spec("checklist.numerical_gradient", _numerical_gradient_cases, call,
+              "centred differences"))
+register(Spec("checklist.relative_error", _relative_error_cases, call, "relative error"))
+register(Spec("checklist.cross_entropy", _cross_entropy_cases, call, "softmax cross-entropy"))
+register(Spec("checklist.expected_initial_loss", _classes_cases, call, "ln C"))
+register(Spec("checklist.update_ratio", _update_ratio_cases, call, "SGD's update ratio"))
+register(Spec("checklist.update_ratios", _update_ratios_cases, _run_update_ratios,
+              "measured update ratios"))
+register(Spec("checklist.overfit", _experiment_case, value, "overfitting 20 digits"))
