@@ -341,11 +341,12 @@ def _bad(t) -> bool:
 
 
 def _what(t) -> str:
-    """'2 NaN, 1 inf of 640 values' for a tensor."""
+    """'2 NaN, 1 inf, 3 -inf of 640 values' for a tensor."""
     import torch
 
-    nan, inf = int(torch.isnan(t).sum()), int(torch.isinf(t).sum())
-    parts = [f"{nan} NaN"] * bool(nan) + [f"{inf} inf"] * bool(inf)
+    counts = {"NaN": int(torch.isnan(t).sum()), "inf": int(torch.isposinf(t).sum()),
+              "-inf": int(torch.isneginf(t).sum())}
+    parts = [f"{n} {kind}" for kind, n in counts.items() if n]
     return f"{', '.join(parts)} of {t.numel()} values"
 
 
