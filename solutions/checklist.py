@@ -388,8 +388,8 @@ Diagnosis = Literal["diverging", "noisy", "plateau", "slow", "healthy"]
 DIAGNOSES: dict[str, str] = {
     "diverging": "the loss grows or becomes NaN/inf: learning rate too high (or a bug that "
                  "makes the loss explode); lower the rate by 10x, clip gradients",
-    "noisy": "the loss jumps around a trend much larger than its progress: batch too small "
-             "or rate too high for that batch; larger batch or smaller rate",
+    "noisy": "spikes around the trend as large as the progress made: batch too small or "
+             "rate too high for that batch; larger batch or smaller rate",
     "plateau": "a long flat start, then a drop: poor initialisation (vanishing signal) or a "
                "rate too small to leave a saddle; fix the init scale, normalise",
     "slow": "a nearly straight, slow decrease: learning rate too low; raise it by 3-10x",
