@@ -31,12 +31,20 @@ pytestmark = [
 
 # Text that MathJax would have replaced: \( … \), \[ … \], $$, or a TeX command left behind.
 RAW_MATH = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|\\(frac|eta|nabla|sqrt|mathbb|lambda)\b")
+# A Markdown table that was printed as text instead of rendered.
+RAW_TABLE = re.compile(r"\|\s*-{3,}\s*\|")
 
 VISIBLE_TEXT = """
 const clone = document.querySelector('main').cloneNode(true);
 clone.querySelectorAll('pre, code, script, style, mjx-container, .highlight, .output')
      .forEach(e => e.remove());
 return clone.textContent;
+"""
+
+PROSE_AND_OUTPUTS = """
+const clone = document.querySelector('main').cloneNode(true);
+clone.querySelectorAll('pre, code, script, style, .highlight').forEach(e => e.remove());
+return clone.innerText || clone.textContent;
 """
 
 WAIT_FOR_MATHJAX = """
@@ -97,6 +105,8 @@ def test_page_renders_without_errors(site, browser, page):
     text = browser.execute_script(VISIBLE_TEXT)
     raw = sorted({m.group(0) for m in RAW_MATH.finditer(text)})
     assert not raw, f"unrendered math on {page}: {raw}"
+    assert not RAW_TABLE.search(browser.execute_script(PROSE_AND_OUTPUTS)), \
+        f"a Markdown table on {page} was not rendered"
     assert not browser.find_elements("css selector", "mjx-merror"), "a MathJax error"
     broken = browser.execute_script(
         "return [...document.images].filter(i => !(i.complete && i.naturalWidth > 0))"
