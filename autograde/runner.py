@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -125,10 +126,20 @@ class UsePrecomputed(NbGraderPreprocessor):
         return executed, resources
 
 
+def _single_threaded_torch() -> None:
+    """Pool initializer: a forked worker inherits the caller's PyTorch, but not the threads of
+    its intra-op pool; if the caller had already run torch on several threads, the next
+    parallel op in the worker would wait for them forever. One thread, as PyTorch's own
+    DataLoader workers do, avoids that (and workers already fill the cores)."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(1)
+
+
 def _local_pool(workers: int):
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    pool = ProcessPoolExecutor(max_workers=workers)
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_single_threaded_torch)
 
     def submit(*args):
         return pool.submit(execute_submission, *args)

@@ -106,3 +106,28 @@ def test_dask_local_cluster_grades_like_the_local_pool(tmp_path):
                       dashboard_address=None) as cluster:
         course.grade("01-sgd", scheduler=cluster.scheduler_address)
     assert _scores(course, names) == _expected(names)
+
+
+CALLER_RAN_TORCH_ON_THREADS = """
+import sys, tempfile, warnings
+from pathlib import Path
+import torch
+warnings.filterwarnings("ignore")
+torch.set_num_threads(2)
+(torch.randn(600, 600) @ torch.randn(600, 600)).sum().item()  # the caller's pool is live
+from tests.classes import classes, grade_class
+students = {"correct": classes()["11-stable-training"]["correct"]}
+graded = grade_class(Path(sys.argv[1]), "11-stable-training", students)
+print(sum(graded.cell_points("correct").values()))
+"""
+
+
+@pytest.mark.slow
+def test_workers_survive_a_caller_that_ran_torch_on_several_threads(tmp_path):
+    """Forked workers compute references with torch (exercise 11 trains a network): with the
+    caller's intra-op threads not carried over by fork, this used to hang forever."""
+    run = subprocess.run([sys.executable, "-c", CALLER_RAN_TORCH_ON_THREADS, str(tmp_path)],
+                         capture_output=True, text=True, timeout=300, cwd=REPO,
+                         env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert float(run.stdout.split()[-1]) == 11.0
