@@ -34,6 +34,12 @@ def preload():
     import torch  # noqa: F401
     from ipykernel import kernelapp  # noqa: F401
 
+    # What IPKernelApp.initialize would import in every kernel (its debugger pulls in debugpy
+    # and pydevd, about 140 modules): once here, it takes 0.03 s per kernel instead of 0.18 s.
+    for name in ("ipykernel.ipkernel", "ipykernel.debugger", "debugpy", "debugpy.server",
+                 "pdb", "sqlite3"):
+        importlib.import_module(name)
+
     import labkit
     import labkit.checks
 
