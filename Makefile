@@ -30,8 +30,8 @@ lectures: $(STAMP)  ## executed instructor notebooks (page + exercise with solut
 slides: $(STAMP)  ## the lecture notebooks plus reveal.js slide decks in _build/lectures
 	$(BIN)/python scripts/lectures.py --slides
 
-book-clean:  ## drop the built book and its execution cache
-	rm -rf _build/html _build/.jupyter_cache _build/jupyter_execute
+book-clean:  ## drop the built book, its execution cache and the released student notebooks
+	rm -rf _build/html _build/.jupyter_cache _build/jupyter_execute book/_generated
 
 test: $(STAMP)  ## run the whole test suite (includes building the book)
 	$(BIN)/python -m pytest
