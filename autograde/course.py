@@ -87,7 +87,9 @@ class Course:
 
     # -- configuration -------------------------------------------------------------------
     def config(self) -> Config:
-        config = PyFileConfigLoader(CONFIG_FILE.name, path=str(CONFIG_FILE.parent)).load_config()
+        """The course's ``nbgrader_config.py`` (which loads this book's settings first, so a
+        course can override them, e.g. ``c.DecideVerdicts.hints = "none"`` for an exam)."""
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
         config.CourseDirectory.root = str(self.root)
         if self.cell_timeout is not None:
             config.GradingExecute.timeout = self.cell_timeout

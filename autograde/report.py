@@ -3,6 +3,11 @@
 Everything comes from the course directory: scores from nbgrader's gradebook, per-check
 verdicts and recognised mistakes from the ``optbook`` metadata that
 :class:`autograde.verdicts.DecideVerdicts` left in each autograded notebook.
+
+Means and the histogram are over *autograded* points; written answers are shown as graded
+(with their mean) or pending, never counted as 0 while pending. Failures that match no
+cataloged mistake are grouped by check, failing case and the shape of the failure, so an
+instructor sees which uncataloged mistakes are common and can add them to the catalog.
 """
 
 from __future__ import annotations
@@ -25,6 +30,20 @@ class ClassReport:
     cell_max: dict[str, float] = field(default_factory=dict)
     check_results: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
     mistakes: Counter = field(default_factory=Counter)  # (check_id, mistake) -> count
+    manual_max: float = 0.0
+    manual: dict[str, float | None] = field(default_factory=dict)  # None: not graded yet
+    uncataloged: dict[tuple[str, str], list[str]] = field(
+        default_factory=lambda: defaultdict(list))  # (check, signature) -> students
+
+    @property
+    def auto_max(self) -> float:
+        return sum(self.cell_max.values())
+
+    def uncataloged_groups(self, limit: int = 10) -> list[tuple[str, str, list[str]]]:
+        """The largest groups of failures that no cataloged mistake explains."""
+        groups = sorted(self.uncataloged.items(), key=lambda item: (-len(item[1]), item[0]))
+        return [(check, signature, students) for (check, signature), students in
+                groups[:limit]]
 
     def pass_rates(self) -> dict[str, float]:
         """Share of students with full points, per autograded test cell."""
@@ -49,17 +68,24 @@ def build(course, exercise: str) -> ClassReport:
                 if cell.cell_type == "code":
                     report.cell_max[cell.name] = float(cell.max_score)
                     report.cell_points[cell.name] = []
+                else:
+                    report.manual_max += float(cell.max_score)
         for student in students:
-            report.scores[student] = course.score(exercise, student)[0]
             try:
                 submission = gradebook.find_submission_notebook(exercise, exercise, student)
             except Exception:  # never graded (e.g. unreadable): zero everywhere
                 for cell in report.cell_points:
                     report.cell_points[cell].append(0.0)
+                report.scores[student], report.manual[student] = 0.0, None
                 continue
             by_cell = {g.name: float(g.score) for g in submission.grades}
             for cell in report.cell_points:
                 report.cell_points[cell].append(by_cell.get(cell, 0.0))
+            report.scores[student] = sum(by_cell.get(cell, 0.0) for cell in report.cell_max)
+            written = [g for g in submission.grades if g.name not in report.cell_max]
+            pending = any(g.manual_score is None and g.auto_score is None for g in written)
+            report.manual[student] = None if pending or not written else sum(
+                float(g.score) for g in written)
     for student in students:
         path = course.root / "autograded" / student / exercise / f"{exercise}.ipynb"
         if not path.exists():
@@ -69,6 +95,9 @@ def build(course, exercise: str) -> ClassReport:
                 report.check_results[verdict["check_id"]].append(bool(verdict["passed"]))
                 if verdict.get("mistake"):
                     report.mistakes[(verdict["check_id"], verdict["mistake"])] += 1
+                elif not verdict["passed"] and verdict.get("status") in ("failed", "partial"):
+                    key = (verdict["check_id"], verdict.get("signature", ""))
+                    report.uncataloged[key].append(student)
     return report
 
 
@@ -89,9 +118,9 @@ def write(report: ClassReport, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     scores = list(report.scores.values())
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    bins = [x - 0.25 for x in range(int(report.max_score) + 2)]
+    bins = [x - 0.25 for x in range(int(report.auto_max) + 2)]
     ax.hist(scores, bins=bins, color="#4c72b0", edgecolor="white")
-    ax.set_xlabel(f"score (out of {report.max_score:g}, written answers graded by hand)")
+    ax.set_xlabel(f"autograded points (out of {report.auto_max:g}; written answers apart)")
     ax.set_ylabel("students")
     ax.set_title(f"{report.exercise}: autograded scores ({len(scores)} submissions)")
     fig.tight_layout()
@@ -99,8 +128,14 @@ def write(report: ClassReport, folder: Path) -> Path:
     plt.close(fig)
 
     mean = sum(scores) / len(scores) if scores else 0.0
+    graded = [m for m in report.manual.values() if m is not None]
+    written = (f"written answers ({report.manual_max:g} points): {len(graded)} graded"
+               + (f" (mean {sum(graded) / len(graded):.2f})" if graded else "")
+               + f", {len(report.manual) - len(graded)} pending" if report.manual_max else
+               "no written answers")
     lines = [f"# Class report: {report.exercise}", "",
-             f"{len(scores)} submissions; mean score {mean:.2f} of {report.max_score:g}.", "",
+             f"{len(scores)} submissions; mean autograded score {mean:.2f} of "
+             f"{report.auto_max:g}; {written}.", "",
              "![score histogram](scores.png)", "", "## Test cells", "",
              "| test cell | points | full marks | mean points |", "|---|---:|---:|---:|"]
     rates = report.pass_rates()
@@ -118,6 +153,17 @@ def write(report: ClassReport, folder: Path) -> Path:
             lines.append(f"| {check} | {mistake} | {count} | {_hint(check, mistake)} |")
     else:
         lines.append("None recognised.")
+    lines += ["", "## Failures no cataloged mistake explains", ""]
+    groups = report.uncataloged_groups()
+    if groups:
+        lines += ["Grouped by check, first failing input and the shape of the failure; a large "
+                  "group is a mistake worth adding to the catalog.", "",
+                  "| check | students | how it fails | example |", "|---|---:|---|---|"]
+        for check, signature, students in groups:
+            lines.append(f"| {check} | {len(students)} | {signature.replace('|', '/')} | "
+                         f"{students[0]} |")
+    else:
+        lines.append("None.")
     path = folder / "report.md"
     path.write_text("\n".join(lines) + "\n")
     return path

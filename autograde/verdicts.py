@@ -15,17 +15,17 @@ from dataclasses import asdict
 import nbformat
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Bool
+from traitlets import Bool, Enum
 
-from autograde.judge import Verdict, checks_in, judge
+from autograde.judge import HINT_LEVELS, Verdict, cell_score, checks_in, judge
 from autograde.references import expected
 from labkit import checks
 
 
-def _judge_safely(check_id: str, record: dict | None) -> Verdict:
+def _judge_safely(check_id: str, record: dict | None, hints: str) -> Verdict:
     """:func:`judge`, but a record that breaks the comparison fails only its own check."""
     try:
-        return judge(check_id, record)
+        return judge(check_id, record, hints)
     except Exception as error:  # a malformed or hostile record: fail it, keep grading
         return Verdict(check_id, False, expected(check_id).weight,
                        f"✗ {check_id}: the recorded answer could not be compared "
@@ -42,8 +42,9 @@ class DecideVerdicts(NbGraderPreprocessor):
     * stderr in a test cell becomes stdout, so a warning never costs a correct answer;
     * check records and any ``execute_result`` (which nbgrader would read as partial credit)
       are removed and replaced by the grader's messages;
-    * the points follow the verdicts alone: all checks pass → full points; some → partial
-      credit by weight; none → an error output. An in-kernel error (e.g. a visible assert
+    * the points follow the verdicts alone (:func:`autograde.judge.cell_score`: each check's
+      share of the cell by weight, credit per case rounded down to a quarter point); no
+      credit at all → an error output, nbgrader's zero. An in-kernel error (e.g. a visible assert
       the student disabled or failed) neither costs nor earns anything by itself, so
       monkeypatching the visible tests changes nothing.
     The verdicts are kept in ``cell.metadata.optbook`` for class reports.
@@ -51,6 +52,13 @@ class DecideVerdicts(NbGraderPreprocessor):
 
     stderr_is_harmless = Bool(
         True, help="Turn stderr output of test cells into stdout (warnings are not errors)."
+    ).tag(config=True)
+
+    hints = Enum(
+        list(HINT_LEVELS), default_value="diagnosis",
+        help="How much feedback reveals: 'diagnosis' names a recognised mistake and the shape "
+             "of the difference, 'fix' also says how to fix a cataloged mistake, 'none' (exams) "
+             "shows input, expected and got only."
     ).tag(config=True)
 
     def preprocess_cell(self, cell, resources, index):
@@ -88,17 +96,17 @@ class DecideVerdicts(NbGraderPreprocessor):
                                         f"✗ {check_id}: recorded more than once; the record "
                                         "was tampered with."))
             else:
-                verdicts.append(_judge_safely(check_id, found[0] if found else None))
-        total = sum(v.weight for v in verdicts)
-        earned = sum(v.weight for v in verdicts if v.passed)
+                verdicts.append(_judge_safely(check_id, found[0] if found else None,
+                                              self.hints))
         points = float(cell.metadata["nbgrader"]["points"])
+        score = cell_score(verdicts, points)
         outputs.append(_stream("\n".join(v.message for v in verdicts)))
-        if earned == 0:
+        if score == 0:
             outputs.append(nbformat.v4.new_output(
                 "error", ename="WrongAnswer",
-                evalue=f"0 of {len(verdicts)} check(s) passed", traceback=[]))
-        elif earned < total:
-            score = round(points * earned / total, 4)
+                evalue=f"0 of {points:g} points ({sum(v.passed for v in verdicts)} of "
+                       f"{len(verdicts)} check(s) passed)", traceback=[]))
+        elif score < points:
             outputs.append(nbformat.v4.new_output(
                 "execute_result", data={"text/plain": repr(score)}, execution_count=None))
         cell.outputs = outputs

@@ -15,11 +15,23 @@ from typing import Any, Literal
 
 @dataclass(frozen=True)
 class Mistake:
-    """A typical wrong answer: ``answer`` reproduces it, ``hint`` explains it to the student."""
+    """A typical wrong answer: ``answer`` reproduces it.
+
+    ``hint`` says how to fix it (shown with the course setting ``hints = "fix"``);
+    ``diagnosis`` names the mistake and its symptom without the fix (``hints =
+    "diagnosis"``, the default); when empty, the mistake's name stands in for it."""
 
     name: str
     hint: str
     answer: Any
+    diagnosis: str = ""
+
+    def describe(self, hints: str) -> str:
+        """The sentence shown for this mistake at hint level ``hints``."""
+        if hints == "fix":
+            return self.hint
+        name = self.name.replace("_", " ")
+        return self.diagnosis or f"the answer matches a known mistake: {name}."
 
 
 @dataclass(frozen=True)
@@ -34,6 +46,8 @@ class Expected:
         rtol, atol: tolerance of the value comparison.
         check_dtype: whether float32 where float64 was expected is a failure.
         mistakes: recognisable wrong answers, tried in order.
+        all_or_nothing: no credit per case (for checks where partial credit would reward
+            guessing, such as a yes/no classification).
     """
 
     reference: Any
@@ -43,6 +57,7 @@ class Expected:
     atol: float = 1e-9
     check_dtype: bool = True
     mistakes: tuple[Mistake, ...] = ()
+    all_or_nothing: bool = False
 
 
 def expected(check_id: str) -> Expected:
