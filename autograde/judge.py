@@ -133,18 +133,56 @@ def _reported(cases: list[checks.Case]) -> bool:
     return len(cases) == 1 and not cases[0].args
 
 
+def _parts(wanted: Any, got: Any) -> list[tuple[str, Any, Any]] | None:
+    """A reported value's separately credited parts: the keys of a dict, the items of a list
+    or tuple, the rows of a 2-D array (one per run of an experiment). ``None`` when the
+    value is one thing, or when ``got`` does not have the same parts."""
+    if isinstance(wanted, dict) and len(wanted) > 1:
+        if isinstance(got, dict) and set(got) == set(wanted):
+            return [(f"[{key!r}]", wanted[key], got[key]) for key in wanted]
+    elif isinstance(wanted, (list, tuple)) and len(wanted) > 1:
+        if isinstance(got, (list, tuple)) and len(got) == len(wanted):
+            return [(f"[{i}]", w, g) for i, (w, g) in enumerate(zip(wanted, got, strict=True))]
+    elif isinstance(wanted, np.ndarray) and wanted.ndim == 2 and len(wanted) > 1:
+        if isinstance(got, np.ndarray) and got.shape == wanted.shape:
+            return [(f"[{i}]", w, g) for i, (w, g) in enumerate(zip(wanted, got, strict=True))]
+    return None
+
+
 def _units(cases: list[checks.Case], wanted: tuple, got: list, errors: list) -> list[_Unit]:
-    """The judged units: one per case, or one per key of a reported dict."""
-    if _reported(cases) and isinstance(wanted[0], dict) and len(wanted[0]) > 1 \
-            and errors[0] is None and isinstance(got[0], dict) and set(got[0]) == set(wanted[0]):
-        return [_Unit(f"{cases[0].label}[{key!r}]", wanted[0][key], got[0][key], None, (),
-                      cases[0]) for key in wanted[0]]
+    """The judged units: one per case, or one per part of a reported value."""
+    parts = _parts(wanted[0], got[0]) if _reported(cases) and errors[0] is None else None
+    if parts is not None:
+        return [_Unit(f"{cases[0].label}{where}", w, g, None, (), cases[0])
+                for where, w, g in parts]
     return [_Unit(c.label, w, g, e, c.args, c)
             for c, w, g, e in zip(cases, wanted, got, errors, strict=True)]
 
 
-def judge(check_id: str, record: dict | None, hints: str = "diagnosis") -> Verdict:
-    """Compare one recorded check with the reference; explain every failing case."""
+@functools.cache
+def _carried_forward(check_id: str, variants: tuple[tuple[str, str], ...]) -> Any:
+    """The experiment's expected value when upstream functions hold cataloged mistakes
+    (``variants``: pairs of argument name and mistake name)."""
+    exp = expected(check_id)
+    functions = {}
+    for argument, mistake in variants:
+        upstream = expected(exp.upstream[argument])
+        functions[argument] = next(m.answer for m in upstream.mistakes if m.name == mistake)
+    return decode(encode(exp.reference_with(**functions)))
+
+
+def _upstream_failures(exp: Expected, upstream: dict[str, Verdict]) -> list[tuple[str, Verdict]]:
+    return [(argument, upstream[cid]) for argument, cid in exp.upstream.items()
+            if cid in upstream and not upstream[cid].passed]
+
+
+def judge(check_id: str, record: dict | None, hints: str = "diagnosis",
+          upstream: dict[str, Verdict] | None = None) -> Verdict:
+    """Compare one recorded check with the reference; explain every failing case.
+
+    ``upstream`` holds the verdicts of the checks judged before this one in the same
+    notebook: an experiment built on a function that failed its own check with a recognised
+    mistake is judged against what that mistake gives as well (carry-forward)."""
     exp = expected(check_id)
     cases = list(checks.spec(check_id).cases())
     fail = functools.partial(Verdict, check_id, False, exp.weight, cases_total=len(cases),
@@ -171,10 +209,23 @@ def judge(check_id: str, record: dict | None, hints: str = "diagnosis") -> Verdi
     units = _units(cases, wanted, got, errors)
     problems = [_problem(exp, u) for u in units]
     passed = [p is None for p in problems]
+    failed_upstream = _upstream_failures(exp, upstream or {})
+    carried = None
+    if not all(passed) and failed_upstream and exp.reference_with is not None:
+        variants = tuple((argument, v.mistake) for argument, v in failed_upstream if v.mistake)
+        if variants:
+            carried = _units(cases, (_carried_forward(check_id, variants),), got, errors)
+            if len(carried) == len(units):
+                passed = [ok or _problem(exp, c) is None
+                          for ok, c in zip(passed, carried, strict=True)]
     k, n = sum(passed), len(units)
+    names = ", ".join(f"{v.check_id} ({argument})" for argument, v in failed_upstream)
     if k == n:
         what = ("the reported value is within tolerance" if _reported(cases) else
                 f"all {n} grader-chosen inputs give the expected result")
+        if carried is not None:
+            what = (f"the reported value is what the experiment gives with your own "
+                    f"functions, which failed {names}: that mistake is charged there, once")
         return Verdict(check_id, True, exp.weight, f"✓ {check_id}: {what}.", cases_passed=k,
                        cases_total=n, status="passed", all_or_nothing=exp.all_or_nothing)
     failing = [i for i, ok in enumerate(passed) if not ok]
@@ -201,6 +252,9 @@ def judge(check_id: str, record: dict | None, hints: str = "diagnosis") -> Verdi
                            passed, [u.got for u in units], [u.wanted for u in units])
     if pattern and hints != "none":
         lines.append(f"  Pattern: {pattern}")
+    if failed_upstream:
+        lines.append(f"  Upstream: this uses your own functions, and {names} failed; the "
+                     "difference may well come from there, so fix that check first.")
     mistake = _recognise(exp, check_id, cases, units, failing, got)
     if mistake is not None and hints != "none":
         lines.append(f"  Likely mistake: {mistake.describe(hints)}")
@@ -256,9 +310,10 @@ def _recognise(exp: Expected, check_id: str, cases: list[checks.Case], units: li
         if m.answer is None:
             continue
         outputs = _outputs_of(check_id, m.name)
-        mistake_units = _units(cases, outputs, list(outputs), [None] * len(outputs)) \
-            if _CRASHED not in outputs else None
-        if mistake_units is None or len(mistake_units) != len(units):
+        if any(output is _CRASHED for output in outputs):
+            continue
+        mistake_units = _units(cases, outputs, list(outputs), [None] * len(outputs))
+        if len(mistake_units) != len(units):
             continue
         hits = sum(difference(mistake_units[i].wanted, units[i].got, rtol=rtol, atol=atol,
                               check_dtype=False) is None for i in failing)

@@ -22,10 +22,11 @@ from autograde.references import expected
 from labkit import checks
 
 
-def _judge_safely(check_id: str, record: dict | None, hints: str) -> Verdict:
+def _judge_safely(check_id: str, record: dict | None, hints: str,
+                  upstream: dict[str, Verdict]) -> Verdict:
     """:func:`judge`, but a record that breaks the comparison fails only its own check."""
     try:
-        return judge(check_id, record, hints)
+        return judge(check_id, record, hints, upstream)
     except Exception as error:  # a malformed or hostile record: fail it, keep grading
         return Verdict(check_id, False, expected(check_id).weight,
                        f"✗ {check_id}: the recorded answer could not be compared "
@@ -60,6 +61,10 @@ class DecideVerdicts(NbGraderPreprocessor):
              "of the difference, 'fix' also says how to fix a cataloged mistake, 'none' (exams) "
              "shows input, expected and got only."
     ).tag(config=True)
+
+    def preprocess(self, nb, resources):
+        self._judged: dict[str, Verdict] = {}  # earlier checks, for carry-forward
+        return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code" or not utils.is_grade(cell) or utils.is_solution(cell):
@@ -97,7 +102,8 @@ class DecideVerdicts(NbGraderPreprocessor):
                                         "was tampered with."))
             else:
                 verdicts.append(_judge_safely(check_id, found[0] if found else None,
-                                              self.hints))
+                                              self.hints, self._judged))
+            self._judged[check_id] = verdicts[-1]
         points = float(cell.metadata["nbgrader"]["points"])
         score = cell_score(verdicts, points)
         outputs.append(_stream("\n".join(v.message for v in verdicts)))

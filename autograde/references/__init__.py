@@ -9,7 +9,7 @@ students typically write, run on the same inputs, so the grader can say which on
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 
@@ -48,6 +48,12 @@ class Expected:
         mistakes: recognisable wrong answers, tried in order.
         all_or_nothing: no credit per case (for checks where partial credit would reward
             guessing, such as a yes/no classification).
+        upstream: for an experiment that runs the student's own earlier functions, the
+            argument names of ``reference_with`` mapped to those functions' check ids.
+        reference_with: the experiment's expected value computed with given implementations
+            of the upstream functions (keyword arguments named as in ``upstream``). When an
+            upstream check failed with a recognised mistake, the experiment is also judged
+            against ``reference_with(that mistake)``: one bug costs its points once.
     """
 
     reference: Any
@@ -58,6 +64,8 @@ class Expected:
     check_dtype: bool = True
     mistakes: tuple[Mistake, ...] = ()
     all_or_nothing: bool = False
+    upstream: dict[str, str] = field(default_factory=dict)
+    reference_with: Any = None
 
 
 def expected(check_id: str) -> Expected:

@@ -23,7 +23,7 @@ from labkit.problems import (
 from solutions import initialization as ref
 
 
-def gain(nonlinearity, param=None):
+def calculate_gain(nonlinearity, param=None):
     return ref.calculate_gain(nonlinearity, param)
 
 
@@ -156,7 +156,7 @@ EXPECTED = {
                 "channel reaches out_channels × kernel-size weights.",
                 _fans_kernel_on_fan_in_only),
     )),
-    "initialization.gain": Expected(gain, mistakes=(
+    "initialization.calculate_gain": Expected(calculate_gain, mistakes=(
         Mistake("leaky_a", "Leaky ReLU keeps a fraction a² (not a) of the second moment on "
                 "the negative side: the gain is sqrt(2 / (1 + a²)).", _gain_leaky_a),
         Mistake("squared", "The gain multiplies the standard deviation, not the variance: "

@@ -169,6 +169,6 @@ EXPECTED = {
         Mistake("decay_after_momentum", "Weight decay is added to the gradient (g + λ·θ) "
                 "before it enters the momentum buffer.", _SGDDecayAfterMomentum),
     )),
-    "momentum.steps_to_converge": Expected(_steps_to_converge(), rtol=0, atol=1,
+    "momentum.steps_to_converge": Expected(_steps_to_converge(), rtol=0, atol=0,
                                            check_dtype=False),
 }

@@ -53,7 +53,7 @@ def _experiment_case(name: str) -> list[Case]:
 
 
 register(Spec("initialization.fans", _fans_cases, call, "fan_in and fan_out of a shape"))
-register(Spec("initialization.gain", _gain_cases, call, "the gain of a nonlinearity"))
+register(Spec("initialization.calculate_gain", _gain_cases, call, "the gain of a nonlinearity"))
 register(Spec("initialization.xavier_uniform", _xavier_cases, _run_with_rng,
               "Xavier uniform draws"))
 register(Spec("initialization.kaiming_normal", _kaiming_cases, _run_with_rng,
