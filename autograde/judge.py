@@ -161,14 +161,20 @@ def _units(cases: list[checks.Case], wanted: tuple, got: list, errors: list) -> 
 
 @functools.cache
 def _carried_forward(check_id: str, variants: tuple[tuple[str, str], ...]) -> Any:
-    """The experiment's expected value when upstream functions hold cataloged mistakes
-    (``variants``: pairs of argument name and mistake name)."""
+    """The check's expected outputs, one per case, when upstream functions hold cataloged
+    mistakes (``variants``: pairs of argument name and mistake name)."""
     exp = expected(check_id)
     functions = {}
     for argument, mistake in variants:
         upstream = expected(exp.upstream[argument])
         functions[argument] = next(m.answer for m in upstream.mistakes if m.name == mistake)
-    return decode(encode(exp.reference_with(**functions)))
+    alternative = exp.reference_with(**functions)
+    spec = checks.spec(check_id)
+    cases = list(spec.cases())
+    if _reported(cases):
+        return (decode(encode(alternative)),)
+    with np.errstate(all="ignore"):
+        return tuple(decode(encode(spec.run(alternative, case)["value"])) for case in cases)
 
 
 def _upstream_failures(exp: Expected, upstream: dict[str, Verdict]) -> list[tuple[str, Verdict]]:
@@ -214,7 +220,7 @@ def judge(check_id: str, record: dict | None, hints: str = "diagnosis",
     if not all(passed) and failed_upstream and exp.reference_with is not None:
         variants = tuple((argument, v.mistake) for argument, v in failed_upstream if v.mistake)
         if variants:
-            carried = _units(cases, (_carried_forward(check_id, variants),), got, errors)
+            carried = _units(cases, _carried_forward(check_id, variants), got, errors)
             if len(carried) == len(units):
                 passed = [ok or _problem(exp, c) is None
                           for ok, c in zip(passed, carried, strict=True)]

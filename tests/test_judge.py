@@ -231,3 +231,22 @@ def test_carry_forward_charges_an_upstream_mistake_once():
     still_wrong = judge("adaptive.final_losses", record,
                         upstream={"adaptive.adam_step": upstream})
     assert still_wrong.cases_passed == 2 and "Upstream:" in still_wrong.message
+
+
+def test_carry_forward_for_a_function_built_on_the_students_step():
+    def uphill(x, dx, lr):
+        return x + lr * dx
+
+    def gradient_descent(grad_fn, x0, lr, num_steps):  # right loop, the student's own step
+        path = [np.array(x0, dtype=float)]
+        for _ in range(num_steps):
+            path.append(uphill(path[-1], grad_fn(path[-1]), lr))
+        return np.stack(path)
+
+    step = verdict("sgd.sgd_step", uphill)
+    spec = checks.spec("sgd.gradient_descent")
+    with np.errstate(over="ignore"):  # climbing Rosenbrock overflows, as in the kernel
+        record = {"cases": checks.run_cases(spec, gradient_descent)}
+    assert not judge("sgd.gradient_descent", record).passed
+    carried = judge("sgd.gradient_descent", record, upstream={"sgd.sgd_step": step})
+    assert carried.passed and "sgd.sgd_step" in carried.message

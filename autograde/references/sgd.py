@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from autograde.references import Expected, Mistake
@@ -95,14 +97,21 @@ EXPECTED = {
         Mistake("drop_last", "drop_last=True must skip the final, smaller batch.",
                 _batches_drop_last_ignored),
     )),
-    "sgd.gradient_descent": Expected(ref.gradient_descent, mistakes=(
+    "sgd.gradient_descent": Expected(
+        ref.gradient_descent, upstream={"step": "sgd.sgd_step"},
+        reference_with=lambda step=ref.sgd_step: functools.partial(ref.gradient_descent,
+                                                                   step=step), mistakes=(
         Mistake("uphill", "The iterates climb: each step must be x − lr·∇f(x).", _gd_uphill),
         Mistake("no_start", "The trajectory must start with x0 (num_steps + 1 rows).",
                 _gd_without_start),
         Mistake("extra_step", "One step too many: num_steps steps give num_steps + 1 rows.",
                 _gd_one_extra),
     )),
-    "sgd.train_softmax": Expected(ref.train_softmax_regression, rtol=1e-7, mistakes=(
+    "sgd.train_softmax": Expected(
+        ref.train_softmax_regression, rtol=1e-7,
+        upstream={"step": "sgd.sgd_step", "batches": "sgd.minibatches"},
+        reference_with=lambda step=ref.sgd_step, batches=ref.minibatches: functools.partial(
+            ref.train_softmax_regression, step=step, batches=batches), mistakes=(
         Mistake("one_permutation", "Every epoch uses the same order: create the generator "
                 "once, before the epoch loop, so each epoch draws a new permutation.",
                 _softmax_one_permutation),
