@@ -306,8 +306,9 @@ def _recognise(exp: Expected, check_id: str, cases: list[checks.Case], units: li
     """The cataloged mistake that best explains the failing cases, if any explains most.
 
     Matching is approximate: a mistake is recognised when it reproduces the student's
-    answer (to 4 digits) on at least half of the failing cases, so the same idea written
-    another way (real instead of integer division on some inputs, say) is still named."""
+    answer (to 4 digits) on at least three quarters of the failing cases (all of them when
+    fewer than four fail), so the same idea written another way (real instead of integer
+    division on some inputs, say) is still named, but a coincidence on one part is not."""
     if any(units[i].error for i in failing):
         return None
     rtol, atol = max(exp.rtol, 1e-4), max(exp.atol, 1e-8)
@@ -326,7 +327,7 @@ def _recognise(exp: Expected, check_id: str, cases: list[checks.Case], units: li
         share = hits / len(failing)
         if share > best_share:
             best, best_share = m, share
-    return best if best_share >= 0.5 else None
+    return best if best_share * len(failing) >= math.ceil(0.75 * len(failing)) else None
 
 
 def _changed(case: checks.Case, result: dict) -> list[str] | None:

@@ -19,6 +19,17 @@ def lbfgs_path(grad_fn, x0, num_iters, history_size, lr=1.0):
     return np.stack(result.path)
 
 
+def newton_limits_with(newton_step=ref.newton_step) -> np.ndarray:
+    """Part 5's final points, with the given Newton step (the student's, for carry-forward)."""
+    limits = []
+    for x in EX03_STARTS:
+        with np.errstate(all="ignore"):
+            for _ in range(EX03_NEWTON_STEPS):
+                x = newton_step(x, CUBIC.grad(x), CUBIC.hessian(x))
+        limits.append(x)
+    return np.stack(limits)
+
+
 def _newton_limits() -> np.ndarray:
     return np.stack([ref.newton_method(CUBIC.grad, CUBIC.hessian, x0, EX03_NEWTON_STEPS)[-1]
                      for x0 in EX03_STARTS])
@@ -85,7 +96,10 @@ def _two_loop_loops_swapped(g, steps, changes, gamma):
     return r
 
 
-def _lbfgs_variant(first_scaled: bool, bounded: bool, scaled_gamma: bool):
+def _lbfgs_variant(first_scaled: bool = True, bounded: bool = True, scaled_gamma: bool = True,
+                   two_loop=ref.two_loop_direction):
+    """The exercise's L-BFGS loop with one thing changed (all defaults: the right loop;
+    ``two_loop``: the student's own direction, for carry-forward)."""
     def path(grad_fn, x0, num_iters, history_size, lr=1.0):
         x = np.array(x0, dtype=float)
         points, steps, changes = [x.copy()], [], []
@@ -103,7 +117,7 @@ def _lbfgs_variant(first_scaled: bool, bounded: bool, scaled_gamma: bool):
                     steps.append(s)
                     changes.append(y)
                     gamma = float(y @ s) / float(y @ y) if scaled_gamma else 1.0
-                d = ref.two_loop_direction(g, steps, changes, gamma)
+                d = two_loop(g, steps, changes, gamma)
             t = min(1.0, 1.0 / float(np.sum(np.abs(g)))) * lr if k == 0 and first_scaled else lr
             g_prev = g
             x = x + t * d
@@ -139,7 +153,10 @@ EXPECTED = {
         Mistake("loops_swapped", "The first loop goes from the newest pair to the oldest, the "
                 "second from the oldest to the newest.", _two_loop_loops_swapped),
     )),
-    "second_order.lbfgs_path": Expected(lbfgs_path, mistakes=(
+    "second_order.lbfgs_path": Expected(
+        lbfgs_path, upstream={"two_loop": "second_order.two_loop"},
+        reference_with=lambda two_loop=ref.two_loop_direction: _lbfgs_variant(
+            two_loop=two_loop), mistakes=(
         Mistake("first_step_unscaled", "The first step is −g scaled by min(1, 1/‖g‖₁)·lr: its "
                 "length is unknown before any curvature is seen.",
                 _lbfgs_variant(False, True, True)),
@@ -148,7 +165,8 @@ EXPECTED = {
         Mistake("gamma_one", "Scale the initial inverse Hessian by gamma = sᵀy / yᵀy of the "
                 "newest pair.", _lbfgs_variant(True, True, False)),
     )),
-    "second_order.newton_limits": Expected(_newton_limits(), rtol=0, atol=1e-6,
-                                           check_dtype=False),
+    "second_order.newton_limits": Expected(
+        _newton_limits(), rtol=0, atol=1e-6, check_dtype=False,
+        upstream={"newton_step": "second_order.newton_step"}, reference_with=newton_limits_with),
     "second_order.limit_kinds": Expected(_limit_kinds()),
 }
