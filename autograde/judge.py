@@ -219,8 +219,12 @@ def judge(check_id: str, record: dict | None, hints: str = "diagnosis",
     carried = None
     if not all(passed) and failed_upstream and exp.reference_with is not None:
         variants = tuple((argument, v.mistake) for argument, v in failed_upstream if v.mistake)
-        if variants:
-            carried = _units(cases, _carried_forward(check_id, variants), got, errors)
+        try:
+            alternative = _carried_forward(check_id, variants) if variants else None
+        except Exception:  # the mistake breaks the experiment itself: nothing to carry
+            alternative = None
+        if alternative is not None:
+            carried = _units(cases, alternative, got, errors)
             if len(carried) == len(units):
                 passed = [ok or _problem(exp, c) is None
                           for ok, c in zip(passed, carried, strict=True)]

@@ -53,7 +53,7 @@ def test_feedback_teaches_without_leaking(graded):
     feedback_root = graded_class.course.feedback("01-sgd")
     html = (feedback_root / "wrong_sign" / "01-sgd" / "01-sgd.html").read_text()
     assert "Likely mistake" in html and "uphill" in html
-    assert "expected:" in html and "First failing input" in html
+    assert "expected:" in html and "Failing input" in html and "largest difference" in html
     for leak in ("BEGIN HIDDEN TESTS", "check(&quot;sgd", 'check("sgd', "BEGIN SOLUTION",
                  "rng.permutation(n) if shuffle"):
         assert leak not in html, leak
@@ -86,7 +86,14 @@ def test_class_report_counts_scores_pass_rates_and_mistakes(graded):
             expected_mistakes[(check, mistake)] = expected_mistakes.get((check, mistake), 0) + 1
     for key, count in expected_mistakes.items():
         assert built.mistakes[key] == count, key
+    # Written answers are pending here: shown as such, never averaged in as 0.
+    assert built.manual and all(points is None for points in built.manual.values())
+    assert built.auto_max == sum(built.cell_max.values()) < built.max_score
+    for check, signature, group in built.uncataloged_groups():
+        assert group and signature and check.startswith("sgd.")
     path = report.write(built, graded_class.course.root / "reports" / "01-sgd")
     text = path.read_text()
     assert "Most common recognised mistakes" in text and "uphill" in text
+    assert f"of {built.auto_max:g}" in text and f"{len(students)} pending" in text
+    assert "Failures no cataloged mistake explains" in text
     assert (path.parent / "scores.png").stat().st_size > 1000

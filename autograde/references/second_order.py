@@ -168,5 +168,8 @@ EXPECTED = {
     "second_order.newton_limits": Expected(
         _newton_limits(), rtol=0, atol=1e-6, check_dtype=False,
         upstream={"newton_step": "second_order.newton_step"}, reference_with=newton_limits_with),
-    "second_order.limit_kinds": Expected(_limit_kinds()),
+    "second_order.limit_kinds": Expected(
+        _limit_kinds(), upstream={"newton_step": "second_order.newton_step"},
+        reference_with=lambda newton_step=ref.newton_step: [
+            ref.classify_critical_point(CUBIC.hessian(x)) for x in newton_limits_with(newton_step)]),
 }
