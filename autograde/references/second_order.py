@@ -171,5 +171,6 @@ EXPECTED = {
     "second_order.limit_kinds": Expected(
         _limit_kinds(), upstream={"newton_step": "second_order.newton_step"},
         reference_with=lambda newton_step=ref.newton_step: [
-            ref.classify_critical_point(CUBIC.hessian(x)) for x in newton_limits_with(newton_step)]),
+            ref.classify_critical_point(CUBIC.hessian(x))
+            for x in newton_limits_with(newton_step)]),
 }
