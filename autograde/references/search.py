@@ -27,8 +27,22 @@ def _log_uniform_linear(rng, low, high, size=None):
     return rng.uniform(low, high, size)
 
 
+def _log_uniform_bounds_as_exponents(rng, low, high, size=None):
+    return 10 ** rng.uniform(low, high, size)
+
+
 def _grid_linear_for_log(low, high, n, log=True):
     return np.linspace(low, high, n)
+
+
+def _grid_logspace_of_bounds(low, high, n, log=True):
+    return np.logspace(low, high, n) if log else np.linspace(low, high, n)
+
+
+def _random_search_new_generator_each_trial(objective, space, budget, seed):
+    """A fresh ``default_rng(seed)`` per trial: every trial is the same point."""
+    trials = [ref.random_search(objective, space, 1, seed).trials[0] for _ in range(budget)]
+    return min(trials, key=lambda trial: trial[1])
 
 
 def _random_search_maximizes(objective, space, budget, seed):
@@ -47,14 +61,29 @@ EXPECTED = {
                 "log10(high), size) — so that every decade gets the same share of the draws; "
                 "uniform draws put almost all of them in the top decade.",
                 _log_uniform_linear),
+        Mistake("bounds_as_exponents", "low and high are the bounds of the values, not of "
+                "their exponents: draw between log10(low) and log10(high).",
+                _log_uniform_bounds_as_exponents,
+                diagnosis="the draws are 10 to the power of numbers between low and high, so "
+                "they land far outside [low, high]."),
     )),
     "search.grid": Expected(ref.grid, mistakes=(
         Mistake("linear_for_log", "With log=True the values are equally spaced on a log "
                 "scale (np.geomspace), not a linear one.", _grid_linear_for_log),
+        Mistake("logspace_of_bounds", "np.logspace takes exponents: use np.geomspace(low, "
+                "high, n), or np.logspace(np.log10(low), np.log10(high), n).",
+                _grid_logspace_of_bounds,
+                diagnosis="the log grid runs from 10**low to 10**high instead of from low to "
+                "high."),
     )),
     "search.random_search": Expected(random_search, mistakes=(
         Mistake("maximizes", "The objective is a loss: keep the trial with the lowest score.",
                 _random_search_maximizes),
+        Mistake("new_generator_each_trial", "Create the generator once, before the loop: a "
+                "new default_rng(seed) per trial draws the same point every time.",
+                _random_search_new_generator_each_trial,
+                diagnosis="every trial draws the same point, so the search tries one "
+                "configuration budget times."),
     )),
     "search.on_boundary": Expected(ref.on_boundary, mistakes=(
         Mistake("linear_margin", "For a \"log\" dimension measure the position on a log "
