@@ -234,8 +234,8 @@ def judge(check_id: str, record: dict | None, hints: str = "diagnosis",
         what = ("the reported value is within tolerance" if _reported(cases) else
                 f"all {n} grader-chosen inputs give the expected result")
         if carried is not None:
-            what = (f"the reported value is what the experiment gives with your own "
-                    f"functions, which failed {names}: that mistake is charged there, once")
+            what = (f"your answer is consistent with your own earlier functions, which "
+                    f"failed {names}: that mistake is charged there, once")
         return Verdict(check_id, True, exp.weight, f"✓ {check_id}: {what}.", cases_passed=k,
                        cases_total=n, status="passed", all_or_nothing=exp.all_or_nothing)
     failing = [i for i, ok in enumerate(passed) if not ok]
