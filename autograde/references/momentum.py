@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
@@ -121,10 +123,13 @@ class _SGDDecayAfterMomentum(SGD):
                 p.add_(g.add(p, alpha=group["weight_decay"]), alpha=-group["lr"])
 
 
-def _steps_to_converge() -> dict[float, int]:
-    return {mu: ref.steps_to_tolerance(lambda x: EX02_QUADRATIC @ x, EX02_START, np.zeros(2),
-                                       EX02_LR, mu, EX02_TOLERANCE, EX02_MAX_STEPS)
-            for mu in EX02_MOMENTA}
+def steps_to_converge_with(momentum_step=ref.momentum_step) -> dict[float, int]:
+    """Part 6's counts with the given momentum rule (the student's, for carry-forward)."""
+    with np.errstate(all="ignore"):
+        return {mu: ref.steps_to_tolerance(lambda x: EX02_QUADRATIC @ x, EX02_START,
+                                           np.zeros(2), EX02_LR, mu, EX02_TOLERANCE,
+                                           EX02_MAX_STEPS, step=momentum_step)
+                for mu in EX02_MOMENTA}
 
 
 EXPECTED = {
@@ -154,7 +159,14 @@ EXPECTED = {
         Mistake("correction_sign", "The correction term subtracts mu·v_prev.",
                 _nesterov_sign_of_correction),
     )),
-    "momentum.run_momentum": Expected(ref.run_momentum, mistakes=(
+    "momentum.run_momentum": Expected(
+        ref.run_momentum,
+        upstream={"momentum_rule": "momentum.momentum_step",
+                  "nesterov_rule": "momentum.nesterov_step"},
+        reference_with=lambda momentum_rule=ref.momentum_step,
+        nesterov_rule=ref.nesterov_step: functools.partial(
+            ref.run_momentum, momentum_rule=momentum_rule, nesterov_rule=nesterov_rule),
+        mistakes=(
         Mistake("velocity_reset", "The velocity is reset every step, so momentum never "
                 "builds up: create v once before the loop and carry it.", _run_reset_velocity),
         Mistake("nesterov_ignored", "nesterov=True must use your nesterov_step.",
@@ -169,6 +181,8 @@ EXPECTED = {
         Mistake("decay_after_momentum", "Weight decay is added to the gradient (g + λ·θ) "
                 "before it enters the momentum buffer.", _SGDDecayAfterMomentum),
     )),
-    "momentum.steps_to_converge": Expected(_steps_to_converge(), rtol=0, atol=0,
-                                           check_dtype=False),
+    "momentum.steps_to_converge": Expected(
+        steps_to_converge_with(), rtol=0, atol=0, check_dtype=False,
+        upstream={"momentum_step": "momentum.momentum_step"},
+        reference_with=steps_to_converge_with),
 }
