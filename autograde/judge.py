@@ -372,9 +372,11 @@ def _judge_untouched(check_id, exp, cases, results, wanted, hints, fail) -> Verd
                        cases_passed=n, cases_total=n, status="passed")
     head = (f"✗ {check_id}: inputs left unchanged on {passed} of {n} inputs (only inputs "
             "whose call returned a value can earn this).")
+    if len(lines) > SHOWN_FAILURES + 1:
+        lines = [*lines[:SHOWN_FAILURES], f"  … and {len(lines) - SHOWN_FAILURES} more inputs"]
     if mutated and in_place is not None and hints != "none":
         lines.append(f"  Likely mistake: {in_place.describe(hints)}")
-    return fail("\n".join([head, *lines[:SHOWN_FAILURES + 1]]),
+    return fail("\n".join([head, *lines]),
                 mistake=in_place.name if mutated and in_place else None, cases_passed=passed,
                 status="partial" if passed else "failed", failing=failing,
                 signature="changed inputs in place" if mutated else "no value returned")

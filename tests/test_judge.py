@@ -84,6 +84,7 @@ def test_in_place_update_is_named_and_costs_the_cases_it_changed():
     untouched = verdict("adaptive.adagrad_step.no_mutation", in_place)
     assert values.passed and untouched.cases_passed == 0 and untouched.mistake == "in_place"
     assert "changed its input(s) x, sum_sq in place" in untouched.message
+    assert "Likely mistake" in untouched.message  # kept however many inputs changed
 
 
 def test_hint_levels():
