@@ -38,8 +38,11 @@ def _check(lr: float, betas: tuple[float, float], eps: float, weight_decay: floa
 
 def adam_update(param: Tensor, grad: Tensor, state: dict, *, lr: float, beta1: float,
                 beta2: float, eps: float, weight_decay: float, decoupled: bool,
-                amsgrad: bool) -> None:
-    """One Adam/AdamW step on ``param`` in place; ``state`` holds step, m, v (and v_max)."""
+                amsgrad: bool, bias_correction: bool = True) -> None:
+    """One Adam/AdamW step on ``param`` in place; ``state`` holds step, m, v (and v_max).
+
+    ``bias_correction=False`` drops the ``1 − β^t`` divisions (as NVIDIA Apex's ``FusedAdam``
+    allows); torch.optim always corrects."""
     if not state:
         state.update(step=0, exp_avg=torch.zeros_like(param),
                      exp_avg_sq=torch.zeros_like(param))
@@ -57,8 +60,9 @@ def adam_update(param: Tensor, grad: Tensor, state: dict, *, lr: float, beta1: f
     if amsgrad:
         torch.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
         v = state["max_exp_avg_sq"]
-    denom = v.sqrt().div_(math.sqrt(1 - beta2**t)).add_(eps)  # the step's one temporary
-    param.addcdiv_(m, denom, value=-lr / (1 - beta1**t))
+    c1, c2 = (1 - beta1**t, 1 - beta2**t) if bias_correction else (1.0, 1.0)
+    denom = v.sqrt().div_(math.sqrt(c2)).add_(eps)  # the step's one temporary
+    param.addcdiv_(m, denom, value=-lr / c1)
 
 
 def radam_update(param: Tensor, grad: Tensor, state: dict, *, lr: float, beta1: float,
@@ -97,6 +101,9 @@ class Adam(torch.optim.Optimizer):
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad, decoupled=decoupled))
 
+    update = staticmethod(adam_update)
+    """The functional rule :meth:`step` applies to each parameter (a subclass may wrap it)."""
+
     @torch.no_grad()
     def step(self, closure=None):
         loss = None
@@ -107,7 +114,7 @@ class Adam(torch.optim.Optimizer):
             beta1, beta2 = group["betas"]
             for p in group["params"]:
                 if p.grad is not None:
-                    adam_update(p, p.grad, self.state[p], lr=group["lr"], beta1=beta1,
+                    self.update(p, p.grad, self.state[p], lr=group["lr"], beta1=beta1,
                                 beta2=beta2, eps=group["eps"],
                                 weight_decay=group["weight_decay"],
                                 decoupled=group["decoupled"], amsgrad=group["amsgrad"])

@@ -78,6 +78,9 @@ class SGD(torch.optim.Optimizer):
                         weight_decay=weight_decay, nesterov=nesterov)
         super().__init__(params, defaults)
 
+    update = staticmethod(sgd_update)
+    """The functional rule :meth:`step` applies (a subclass may wrap it)."""
+
     @torch.no_grad()
     def step(self, closure=None):
         """Perform one update; ``closure`` re-evaluates the loss (returned) when given."""
@@ -88,9 +91,9 @@ class SGD(torch.optim.Optimizer):
         for group in self.param_groups:
             params = [p for p in group["params"] if p.grad is not None]
             buffers = [self.state[p].get("momentum_buffer") for p in params]
-            sgd_update(params, [p.grad for p in params], buffers, lr=group["lr"],
-                       momentum=group["momentum"], dampening=group["dampening"],
-                       weight_decay=group["weight_decay"], nesterov=group["nesterov"])
+            self.update(params, [p.grad for p in params], buffers, lr=group["lr"],
+                        momentum=group["momentum"], dampening=group["dampening"],
+                        weight_decay=group["weight_decay"], nesterov=group["nesterov"])
             if group["momentum"] != 0:
                 for p, buf in zip(params, buffers, strict=True):
                     self.state[p]["momentum_buffer"] = buf

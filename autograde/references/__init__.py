@@ -9,6 +9,7 @@ students typically write, run on the same inputs, so the grader can say which on
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -66,6 +67,15 @@ class Expected:
     all_or_nothing: bool = False
     upstream: dict[str, str] = field(default_factory=dict)
     reference_with: Any = None
+
+
+def optimizer_variant(optimizer: type, name: str, update: Callable, doc: str) -> type:
+    """``optimizer`` from ``solutions/`` applying ``update`` instead of its functional rule.
+
+    The book's optimizers call their rule through the class attribute ``update``; a typical
+    mistake is that rule with one thing changed (a flag or a wrapper), not a copy of the class.
+    """
+    return type(name, (optimizer,), {"update": staticmethod(update), "__doc__": doc})
 
 
 def expected(check_id: str) -> Expected:

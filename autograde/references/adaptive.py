@@ -6,14 +6,15 @@ adapters here call the book's rules in :mod:`solutions.adaptive`, which keep it 
 
 from __future__ import annotations
 
-import numpy as np
-import torch
+import functools
 
-from autograde.references import Expected, Mistake
+import numpy as np
+
+from autograde.references import Expected, Mistake, optimizer_variant
 from labkit.functions import ROSENBROCK
 from labkit.problems import EX04_SETTINGS, EX04_STEPS
 from solutions import adaptive as ref
-from solutions.torch_adam import Adam
+from solutions.torch_adam import Adam, adam_update
 
 
 # -- references in the exercise's signatures -------------------------------------------------
@@ -110,49 +111,23 @@ def _adam_only_m_corrected(x, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
     return x - lr * m / (1 - beta1 ** (t + 1)) / (np.sqrt(v) + eps), m, v, t + 1
 
 
-class _AdamVariant(torch.optim.Optimizer):
-    """Adam with one typical mistake switched on (for recognising it)."""
-
-    bias_correction, keep_state, decoupled = True, True, False
-
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
-
-    @torch.no_grad()
-    def step(self):
-        for group in self.param_groups:
-            (beta1, beta2), lr, wd = group["betas"], group["lr"], group["weight_decay"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p] if self.keep_state else {}
-                if not state:
-                    state.update(t=0, m=torch.zeros_like(p), v=torch.zeros_like(p))
-                state["t"] += 1
-                g = p.grad
-                if wd and self.decoupled:
-                    p.mul_(1 - lr * wd)
-                elif wd:
-                    g = g + wd * p
-                state["m"] = beta1 * state["m"] + (1 - beta1) * g
-                state["v"] = beta2 * state["v"] + (1 - beta2) * g * g
-                m, v, t = state["m"], state["v"], state["t"]
-                if self.bias_correction:
-                    m, v = m / (1 - beta1**t), v / (1 - beta2**t)
-                p.sub_(lr * m / (v.sqrt() + group["eps"]))
+def _adam_state_forgotten(param, grad, state, **hyper):
+    adam_update(param, grad, {}, **hyper)
 
 
-class _AdamNoCorrection(_AdamVariant):
-    bias_correction = False
+def _adam_decay_decoupled(param, grad, state, **hyper):
+    adam_update(param, grad, state, **{**hyper, "decoupled": True})
 
 
-class _AdamStateNotKept(_AdamVariant):
-    keep_state = False
-
-
-class _AdamDecoupled(_AdamVariant):
-    decoupled = True
-
+_AdamNoCorrection = optimizer_variant(
+    Adam, "_AdamNoCorrection", functools.partial(adam_update, bias_correction=False),
+    "Adam without the bias corrections 1 − β^t.")
+_AdamStateNotKept = optimizer_variant(
+    Adam, "_AdamStateNotKept", _adam_state_forgotten,
+    "Adam whose m, v and step count start afresh every step (never kept in self.state).")
+_AdamDecoupled = optimizer_variant(
+    Adam, "_AdamDecoupled", _adam_decay_decoupled,
+    "Adam whose weight_decay shrinks the parameters directly (AdamW's decoupled decay).")
 
 
 _NO_MUTATION_HINT = ("an input array was changed in place (x -= …, s += …); build new arrays "

@@ -7,12 +7,11 @@ The exercise passes optimizer state as plain arrays; the adapters here call the 
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from autograde.references import Expected, Mistake
+from autograde.references import Expected, Mistake, optimizer_variant
 from labkit.problems import EX05_LR, EX05_STEPS, EX05_WEIGHT_DECAY, EX05_X, EX05_Y
 from solutions import adaptive as ref
-from solutions.torch_adam import AdamW
+from solutions.torch_adam import AdamW, adam_update
 
 
 # -- references in the exercise's signatures -------------------------------------------------
@@ -110,57 +109,38 @@ def _radam_variant(threshold: float, rectify: bool, correct_m: bool):
     return step
 
 
-class _AdamWVariant(torch.optim.Optimizer):
-    """AdamW with one typical mistake switched on (for recognising it)."""
-
-    decay = "before"  # "before" the update (right), "after" it, or "coupled" (L2)
-    amsgrad_on_hat = False
-
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False):
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                                      amsgrad=amsgrad))
-
-    @torch.no_grad()
-    def step(self):
-        for group in self.param_groups:
-            (beta1, beta2), lr, wd = group["betas"], group["lr"], group["weight_decay"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if not state:
-                    state.update(t=0, m=torch.zeros_like(p), v=torch.zeros_like(p),
-                                 v_max=torch.zeros_like(p))
-                state["t"] += 1
-                t, g = state["t"], p.grad
-                if self.decay == "coupled":
-                    g = g + wd * p
-                elif self.decay == "before":
-                    p.mul_(1 - lr * wd)
-                state["m"] = beta1 * state["m"] + (1 - beta1) * g
-                state["v"] = beta2 * state["v"] + (1 - beta2) * g * g
-                v_hat = state["v"] / (1 - beta2**t)
-                if group["amsgrad"]:
-                    new = v_hat if self.amsgrad_on_hat else state["v"]
-                    state["v_max"] = torch.maximum(state["v_max"], new)
-                    v_hat = state["v_max"] if self.amsgrad_on_hat else (
-                        state["v_max"] / (1 - beta2**t))
-                p.sub_(lr * state["m"] / (1 - beta1**t) / (v_hat.sqrt() + group["eps"]))
-                if self.decay == "after":
-                    p.mul_(1 - lr * wd)
+def _adamw_update_coupled(param, grad, state, **hyper):
+    adam_update(param, grad, state, **{**hyper, "decoupled": False})
 
 
-class _AdamWCoupled(_AdamWVariant):
-    decay = "coupled"
+def _adamw_update_decay_after(param, grad, state, **hyper):
+    adam_update(param, grad, state, **{**hyper, "weight_decay": 0.0})
+    param.mul_(1 - hyper["lr"] * hyper["weight_decay"])
 
 
-class _AdamWDecayAfter(_AdamWVariant):
-    decay = "after"
+def _adamw_update_max_of_v_hat(param, grad, state, **hyper):
+    """AMSGrad over v̂ = v / (1 − β2^t) instead of v. ``adam_update`` takes the maximum of
+    the stored value and v, then divides by 1 − β2^t, so the stored maximum of v̂ is put in
+    this step's units (times 1 − β2^t) before the call and taken back after it."""
+    if not hyper["amsgrad"]:
+        return adam_update(param, grad, state, **hyper)
+    correction = 1 - hyper["beta2"] ** (state.get("step", 0) + 1)
+    if state:
+        state["max_exp_avg_sq"].mul_(correction)
+    adam_update(param, grad, state, **hyper)
+    state["max_exp_avg_sq"].div_(correction)
+    return None
 
 
-class _AdamWMaxOfVHat(_AdamWVariant):
-    amsgrad_on_hat = True
+_AdamWCoupled = optimizer_variant(
+    AdamW, "_AdamWCoupled", _adamw_update_coupled,
+    "AdamW whose decay is added to the gradient (Adam's coupled L2).")
+_AdamWDecayAfter = optimizer_variant(
+    AdamW, "_AdamWDecayAfter", _adamw_update_decay_after,
+    "AdamW shrinking the parameters after the Adam step instead of before it.")
+_AdamWMaxOfVHat = optimizer_variant(
+    AdamW, "_AdamWMaxOfVHat", _adamw_update_max_of_v_hat,
+    "AdamW with AMSGrad keeping the maximum of the bias-corrected v̂.")
 
 
 _MAX_OF_V_HAT = ("AMSGrad keeps the maximum of the raw second moment v and bias-corrects "

@@ -7,7 +7,7 @@ import functools
 import numpy as np
 import torch
 
-from autograde.references import Expected, Mistake
+from autograde.references import Expected, Mistake, optimizer_variant
 from labkit.problems import (
     EX02_LR,
     EX02_MAX_STEPS,
@@ -17,7 +17,7 @@ from labkit.problems import (
     EX02_TOLERANCE,
 )
 from solutions import momentum as ref
-from solutions.torch_sgd import SGD
+from solutions.torch_sgd import SGD, sgd_update
 
 
 def _momentum_sign(x, v, dx, lr, mu):
@@ -71,56 +71,32 @@ def _run_ignores_nesterov(grad_fn, x0, lr, mu, num_steps, nesterov=False):
     return ref.run_momentum(grad_fn, x0, lr, mu, num_steps, nesterov=False)
 
 
-class _SGDBufferNotKept(SGD):
-    """Builds the momentum buffer afresh every step (never stored in ``self.state``)."""
-
-    @torch.no_grad()
-    def step(self, closure=None):
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = p.grad.add(p, alpha=group["weight_decay"])
-                buf = g.clone()
-                g = g.add(buf, alpha=group["momentum"]) if group["nesterov"] else buf
-                p.add_(g, alpha=-group["lr"])
+def _sgd_buffer_forgotten(params, grads, buffers, **hyper):
+    sgd_update(params, grads, [None] * len(params), **hyper)
 
 
-class _SGDDampenedFirstStep(SGD):
-    """Applies ``1 − dampening`` already on the first step (PyTorch copies the gradient)."""
-
-    @torch.no_grad()
-    def step(self, closure=None):
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = p.grad.add(p, alpha=group["weight_decay"])
-                state = self.state[p]
-                buf = state.setdefault("momentum_buffer", torch.zeros_like(p))
-                buf.mul_(group["momentum"]).add_(g, alpha=1 - group["dampening"])
-                g = g.add(buf, alpha=group["momentum"]) if group["nesterov"] else buf
-                p.add_(g, alpha=-group["lr"])
+def _sgd_dampened_first_step(params, grads, buffers, **hyper):
+    buffers[:] = [torch.zeros_like(p) if b is None else b
+                  for p, b in zip(params, buffers, strict=True)]
+    sgd_update(params, grads, buffers, **hyper)
 
 
-class _SGDDecayAfterMomentum(SGD):
-    """Adds the weight decay to the step after the momentum buffer, not to the gradient."""
+def _sgd_decay_after_momentum(params, grads, buffers, *, lr, weight_decay, **hyper):
+    before = [p.clone() for p in params]
+    sgd_update(params, grads, buffers, lr=lr, weight_decay=0.0, **hyper)
+    for p, old in zip(params, before, strict=True):
+        p.add_(old, alpha=-lr * weight_decay)
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if "momentum_buffer" not in state:
-                    state["momentum_buffer"] = p.grad.clone()
-                else:
-                    state["momentum_buffer"].mul_(group["momentum"]).add_(
-                        p.grad, alpha=1 - group["dampening"])
-                buf = state["momentum_buffer"]
-                g = p.grad.add(buf, alpha=group["momentum"]) if group["nesterov"] else buf
-                p.add_(g.add(p, alpha=group["weight_decay"]), alpha=-group["lr"])
+
+_SGDBufferNotKept = optimizer_variant(
+    SGD, "_SGDBufferNotKept", _sgd_buffer_forgotten,
+    "SGD whose momentum buffer is built afresh every step (never kept in self.state).")
+_SGDDampenedFirstStep = optimizer_variant(
+    SGD, "_SGDDampenedFirstStep", _sgd_dampened_first_step,
+    "SGD applying 1 − dampening already on the first step (PyTorch copies the gradient).")
+_SGDDecayAfterMomentum = optimizer_variant(
+    SGD, "_SGDDecayAfterMomentum", _sgd_decay_after_momentum,
+    "SGD adding the weight decay to the step after the momentum buffer, not to the gradient.")
 
 
 def steps_to_converge_with(momentum_step=ref.momentum_step) -> dict[float, int]:
