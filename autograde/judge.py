@@ -28,7 +28,7 @@ import numpy as np
 
 from autograde.compare import difference, summarize
 from autograde.diagnose import across_cases, locate, shape_of_difference
-from autograde.references import Expected, expected
+from autograde.references import NO_MUTATION, Expected, base_check, expected
 from labkit import checks
 from labkit.checks.encoding import decode, encode
 
@@ -103,7 +103,7 @@ class _Unit:
 @functools.cache
 def _outputs_of(check_id: str, which: str) -> tuple:
     """Outputs of the reference (``which="reference"``) or of a cataloged mistake."""
-    spec, exp = checks.spec(check_id), expected(check_id)
+    spec, exp = checks.spec(base_check(check_id)), expected(check_id)
     answer = exp.reference
     if which != "reference":
         answer = next(m.answer for m in exp.mistakes if m.name == which)
@@ -182,6 +182,13 @@ def _upstream_failures(exp: Expected, upstream: dict[str, Verdict]) -> list[tupl
             if cid in upstream and not upstream[cid].passed]
 
 
+def judged_ids(check_id: str) -> list[str]:
+    """The checks one ``check(check_id, …)`` record is judged as: its values and, where the
+    reference declares ``no_mutation``, whether the answer left its inputs unchanged."""
+    derived = not check_id.endswith(NO_MUTATION) and expected(check_id).no_mutation
+    return [check_id, check_id + NO_MUTATION] if derived else [check_id]
+
+
 def judge(check_id: str, record: dict | None, hints: str = "diagnosis",
           upstream: dict[str, Verdict] | None = None) -> Verdict:
     """Compare one recorded check with the reference; explain every failing case.
@@ -190,7 +197,7 @@ def judge(check_id: str, record: dict | None, hints: str = "diagnosis",
     notebook: an experiment built on a function that failed its own check with a recognised
     mistake is judged against what that mistake gives as well (carry-forward)."""
     exp = expected(check_id)
-    cases = list(checks.spec(check_id).cases())
+    cases = list(checks.spec(base_check(check_id)).cases())
     fail = functools.partial(Verdict, check_id, False, exp.weight, cases_total=len(cases),
                              all_or_nothing=exp.all_or_nothing)
     if record is None:
@@ -202,7 +209,7 @@ def judge(check_id: str, record: dict | None, hints: str = "diagnosis",
             or not all(isinstance(r, dict) for r in results):
         return fail(f"✗ {check_id}: the record of this check is incomplete or was altered.",
                     signature="altered record")
-    wanted = _outputs_of(check_id, "reference")
+    wanted = _outputs_of(base_check(check_id), "reference")
     if all(_is_stub(r, w) for r, w in zip(results, wanted, strict=True)):
         how = "raises NotImplementedError" if "error" in results[0] else "returns None"
         return fail(f"✗ {check_id}: not implemented yet (it {how} on every input), so none "

@@ -17,7 +17,7 @@ from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Enum
 
-from autograde.judge import HINT_LEVELS, Verdict, cell_score, checks_in, judge
+from autograde.judge import HINT_LEVELS, Verdict, cell_score, checks_in, judge, judged_ids
 from autograde.references import expected
 from labkit import checks
 
@@ -94,16 +94,17 @@ class DecideVerdicts(NbGraderPreprocessor):
             cell.outputs = outputs
             return cell, resources
         verdicts = []
-        for check_id in ids:
-            found = records.get(check_id, [])
-            if len(found) > 1:
-                verdicts.append(Verdict(check_id, False, expected(check_id).weight,
-                                        f"✗ {check_id}: recorded more than once; the record "
-                                        "was tampered with."))
-            else:
-                verdicts.append(_judge_safely(check_id, found[0] if found else None,
-                                              self.hints, self._judged))
-            self._judged[check_id] = verdicts[-1]
+        for recorded_id in ids:
+            found = records.get(recorded_id, [])
+            for check_id in judged_ids(recorded_id):
+                if len(found) > 1:
+                    verdicts.append(Verdict(check_id, False, expected(check_id).weight,
+                                            f"✗ {check_id}: recorded more than once; the "
+                                            "record was tampered with."))
+                else:
+                    verdicts.append(_judge_safely(check_id, found[0] if found else None,
+                                                  self.hints, self._judged))
+                self._judged[check_id] = verdicts[-1]
         points = float(cell.metadata["nbgrader"]["points"])
         score = cell_score(verdicts, points)
         outputs.append(_stream("\n".join(v.message for v in verdicts)))

@@ -14,11 +14,12 @@ from hypothesis import strategies as st
 from autograde.diagnose import across_cases, locate, shape_of_difference
 from autograde.judge import CREDIT_STEP, Verdict, cell_score, judge
 from autograde.references import adaptive as adaptive_ref
+from autograde.references import base_check
 from labkit import checks
 
 
 def verdict(check_id: str, answer, hints: str = "diagnosis") -> Verdict:
-    spec = checks.spec(check_id)
+    spec = checks.spec(base_check(check_id))
     return judge(check_id, {"cases": checks.run_cases(spec, answer)}, hints)
 
 

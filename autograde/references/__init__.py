@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 
@@ -55,6 +55,10 @@ class Expected:
             of the upstream functions (keyword arguments named as in ``upstream``). When an
             upstream check failed with a recognised mistake, the experiment is also judged
             against ``reference_with(that mistake)``: one bug costs its points once.
+        no_mutation: when nonzero, the same record also yields the check
+            ``"<check id>.no_mutation"`` of this weight: the answer left its arguments as
+            they were (the kernel side records them with ``call_keeping_inputs``).
+        in_place_hint: how to fix an in-place change, for that check.
     """
 
     reference: Any
@@ -67,6 +71,9 @@ class Expected:
     all_or_nothing: bool = False
     upstream: dict[str, str] = field(default_factory=dict)
     reference_with: Any = None
+    no_mutation: float = 0.0
+    in_place_hint: str = ("an input array was changed in place (x -= …, v *= …); build new "
+                          "arrays and return them.")
 
 
 def optimizer_variant(optimizer: type, name: str, update: Callable, doc: str) -> type:
@@ -78,10 +85,26 @@ def optimizer_variant(optimizer: type, name: str, update: Callable, doc: str) ->
     return type(name, (optimizer,), {"update": staticmethod(update), "__doc__": doc})
 
 
+NO_MUTATION = ".no_mutation"
+"""Suffix of the check derived from a value check whose ``Expected.no_mutation`` is set."""
+
+
+def base_check(check_id: str) -> str:
+    """The value check a derived ``…no_mutation`` check is judged from (else ``check_id``)."""
+    return check_id.removesuffix(NO_MUTATION)
+
+
 def expected(check_id: str) -> Expected:
-    """The :class:`Expected` of ``check_id`` (``"<exercise module>.<name>"``)."""
-    module = importlib.import_module(f"autograde.references.{check_id.split('.', 1)[0]}")
-    try:
-        return module.EXPECTED[check_id]
-    except KeyError:
-        raise KeyError(f"no reference registered for check {check_id!r}") from None
+    """The :class:`Expected` of ``check_id`` (``"<exercise module>.<name>"``); for
+    ``"<id>.no_mutation"``, the property check derived from ``<id>``'s declaration."""
+    base = base_check(check_id)
+    module = importlib.import_module(f"autograde.references.{base.split('.', 1)[0]}")
+    exp = module.EXPECTED.get(base)
+    if exp is None or (base != check_id and not exp.no_mutation):
+        raise KeyError(f"no reference registered for check {check_id!r}")
+    if base == check_id:
+        return exp
+    in_place = Mistake("in_place", exp.in_place_hint, None, diagnosis=(
+        "the function wrote into its arguments, so the caller's arrays changed too."))
+    return replace(exp, aspect="inputs_untouched", weight=exp.no_mutation, no_mutation=0.0,
+                   mistakes=(in_place,), upstream={}, reference_with=None)

@@ -134,7 +134,8 @@ _NO_MUTATION_HINT = ("an input array was changed in place (x -= …, s += …); 
                      "and return them.")
 
 EXPECTED = {
-    "adaptive.adagrad_step": Expected(adagrad_step, weight=3, mistakes=(
+    "adaptive.adagrad_step": Expected(adagrad_step, weight=3, no_mutation=1,
+        in_place_hint=_NO_MUTATION_HINT, mistakes=(
         Mistake("no_sqrt", "Divide by the square root of the accumulated squares, "
                 "√(sum_sq) + eps, not by the sum itself.", _adagrad_no_sqrt),
         Mistake("old_sum", "Add g² to the accumulator first, then divide by its square root: "
@@ -142,9 +143,6 @@ EXPECTED = {
         Mistake("eps_inside", "eps goes outside the square root: √(sum_sq) + eps.",
                 _adagrad_eps_inside),
     )),
-    "adaptive.adagrad_step.no_mutation": Expected(
-        adagrad_step, aspect="inputs_untouched", weight=1,
-        mistakes=(Mistake("in_place", _NO_MUTATION_HINT, None),)),
     "adaptive.rmsprop_step": Expected(rmsprop_step, mistakes=(
         Mistake("alpha_swapped", "alpha weighs the old average: mean_sq ← alpha·mean_sq + "
                 "(1 − alpha)·g².", _rmsprop_alpha_swapped),
@@ -153,7 +151,8 @@ EXPECTED = {
         Mistake("eps_inside", "eps goes outside the square root: √(mean_sq) + eps.",
                 _rmsprop_eps_inside),
     )),
-    "adaptive.adam_step": Expected(adam_step, weight=3, mistakes=(
+    "adaptive.adam_step": Expected(adam_step, weight=3, no_mutation=1,
+        in_place_hint=_NO_MUTATION_HINT, mistakes=(
         Mistake("no_bias_correction", "The moments are not bias-corrected: divide m by "
                 "1 − beta1^t and v by 1 − beta2^t.", _adam_no_correction),
         Mistake("t_after_use", "The step counter is incremented after the bias correction; "
@@ -164,9 +163,6 @@ EXPECTED = {
         Mistake("only_m_corrected", "v needs its bias correction too (v / (1 − beta2^t)).",
                 _adam_only_m_corrected),
     )),
-    "adaptive.adam_step.no_mutation": Expected(
-        adam_step, aspect="inputs_untouched", weight=1,
-        mistakes=(Mistake("in_place", _NO_MUTATION_HINT, None),)),
     "adaptive.optimizer": Expected(Adam, mistakes=(
         Mistake("no_bias_correction", "The moments are used without bias correction.",
                 _AdamNoCorrection),

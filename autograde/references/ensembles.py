@@ -133,7 +133,9 @@ EXPECTED = {
         Mistake("unstable", "exp overflows for large logits: subtract each row's maximum "
                 "before exponentiating (the softmax does not change).", _average_unshifted),
     )),
-    "ensembles.ema_update": Expected(ref.ema_update, weight=3, mistakes=(
+    "ensembles.ema_update": Expected(ref.ema_update, weight=3, no_mutation=1,
+        in_place_hint=("`average` or `params` was changed in place (*=, +=, or writing "
+                       "into the dict); build and return a new dict."), mistakes=(
         Mistake("decay_swapped", "The decay is the weight of the old average: average ← "
                 "decay·average + (1 − decay)·param. With decay = 0.999 the new parameters get "
                 "only 0.1 %; your version gives them 99.9 %.", _ema_swapped),
@@ -141,11 +143,6 @@ EXPECTED = {
                 "weights sum to 1; without it the average grows without bound.",
                 _ema_no_one_minus),
     )),
-    "ensembles.ema_update.no_mutation": Expected(
-        ref.ema_update, aspect="inputs_untouched", weight=1,
-        mistakes=(Mistake("in_place", "The function changed `average` or `params` in place "
-                          "(*=, +=, or writing into the dict); build and return a new dict.",
-                          None),)),
     "ensembles.polyak_update": Expected(ref.polyak_update, mistakes=(
         Mistake("off_by_one", "n counts the parameter vectors already averaged, so the new "
                 "one makes n + 1: divide by n + 1, not n (with n = 0 the result must be "

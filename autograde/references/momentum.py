@@ -109,7 +109,9 @@ def steps_to_converge_with(momentum_step=ref.momentum_step) -> dict[float, int]:
 
 
 EXPECTED = {
-    "momentum.momentum_step": Expected(ref.momentum_step, weight=3, mistakes=(
+    "momentum.momentum_step": Expected(ref.momentum_step, weight=3, no_mutation=1,
+        in_place_hint="x or v was changed in place (x += v, v *= mu); build new arrays.",
+        mistakes=(
         Mistake("sign", "The velocity must move against the gradient: v = mu·v − lr·dx.",
                 _momentum_sign),
         Mistake("lr_twice", "The learning rate is applied twice: x moves by v, not lr·v.",
@@ -117,10 +119,6 @@ EXPECTED = {
         Mistake("old_velocity", "x moved with the old velocity; update v first, then x += v.",
                 _momentum_old_velocity),
     )),
-    "momentum.momentum_step.no_mutation": Expected(
-        ref.momentum_step, aspect="inputs_untouched", weight=1,
-        mistakes=(Mistake("in_place", "x or v was changed in place (x += v, v *= mu); "
-                          "build new arrays and return them.", None),)),
     "momentum.nesterov_lookahead_step": Expected(ref.nesterov_lookahead_step, mistakes=(
         Mistake("gradient_at_x", "The gradient was taken at x, which is classical momentum; "
                 "Nesterov takes it at the look-ahead point x + mu·v.", _lookahead_at_x),

@@ -84,11 +84,9 @@ _STEP_MISTAKES = (
 )
 
 EXPECTED = {
-    "sgd.sgd_step": Expected(ref.sgd_step, weight=3, mistakes=_STEP_MISTAKES),
-    "sgd.sgd_step.no_mutation": Expected(
-        ref.sgd_step, aspect="inputs_untouched", weight=1,
-        mistakes=(Mistake("in_place", "The function changed x in place (x -= …); "
-                          "return a new array instead (x - lr * dx).", None),)),
+    "sgd.sgd_step": Expected(ref.sgd_step, weight=3, no_mutation=1,
+        in_place_hint=("the function changed x in place (x -= …); return a new array "
+                       "instead (x - lr * dx)."), mistakes=_STEP_MISTAKES),
     "sgd.minibatches": Expected(ref.minibatches, mistakes=(
         Mistake("no_shuffle", "The order is not shuffled: draw rng.permutation(n) when "
                 "shuffle=True.", _batches_without_shuffle),

@@ -120,12 +120,12 @@ def check(check_id: str, answer: Any) -> None:
     results = run_cases(spec_, answer)
     record = {"version": RECORD_VERSION, "check": check_id, "cases": results}
     if os.environ.get(IN_KERNEL_VERDICTS) == "1":
-        from autograde.judge import judge
+        from autograde.judge import judge, judged_ids
 
-        verdict = judge(check_id, {"cases": results})
-        if not verdict.passed:
-            raise AssertionError(verdict.message)
-        print(verdict.message)
+        verdicts = [judge(judged, {"cases": results}) for judged in judged_ids(check_id)]
+        if not all(v.passed for v in verdicts):
+            raise AssertionError("\n".join(v.message for v in verdicts))
+        print("\n".join(v.message for v in verdicts))
         return
     text = f"{check_id}: outputs on {len(results)} grader-chosen inputs recorded for grading"
     display({MIME: record, "text/plain": text}, raw=True)

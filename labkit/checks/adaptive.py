@@ -92,12 +92,8 @@ def _experiment_case() -> list[Case]:
     return [Case((), (), "your dict final_losses")]
 
 
-register(Spec("adaptive.adagrad_step", _adagrad_cases, call, "Adagrad step"))
-register(Spec("adaptive.adagrad_step.no_mutation", _adagrad_cases, call_keeping_inputs,
-              "adagrad_step leaves its inputs"))
+register(Spec("adaptive.adagrad_step", _adagrad_cases, call_keeping_inputs, "Adagrad step"))
 register(Spec("adaptive.rmsprop_step", _rmsprop_cases, call, "RMSProp step"))
-register(Spec("adaptive.adam_step", _adam_cases, call, "Adam step"))
-register(Spec("adaptive.adam_step.no_mutation", _adam_cases, call_keeping_inputs,
-              "adam_step leaves its inputs"))
+register(Spec("adaptive.adam_step", _adam_cases, call_keeping_inputs, "Adam step"))
 register(Spec("adaptive.optimizer", _optimizer_cases, train_two_tensors, "torch Adam"))
 register(Spec("adaptive.final_losses", _experiment_case, value, "losses after the runs"))

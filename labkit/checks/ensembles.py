@@ -68,9 +68,7 @@ def _experiment_case() -> list[Case]:
 
 register(Spec("ensembles.average_probabilities", _average_cases, call,
               "probability averaging"))
-register(Spec("ensembles.ema_update", _ema_cases, call, "EMA update"))
-register(Spec("ensembles.ema_update.no_mutation", _ema_cases, call_keeping_inputs,
-              "EMA update leaves its inputs alone"))
+register(Spec("ensembles.ema_update", _ema_cases, call_keeping_inputs, "EMA update"))
 register(Spec("ensembles.polyak_update", _polyak_cases, call, "Polyak running mean"))
 register(Spec("ensembles.snapshot_lr", _snapshot_cases, _curve, "snapshot schedule"))
 register(Spec("ensembles.results", _experiment_case, value, "ensembles and averages on digits"))

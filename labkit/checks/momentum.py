@@ -87,9 +87,8 @@ def _experiment_case() -> list[Case]:
     return [Case((), (), "your dict steps_to_converge")]
 
 
-register(Spec("momentum.momentum_step", _momentum_step_cases, call, "classical momentum"))
-register(Spec("momentum.momentum_step.no_mutation", _momentum_step_cases, call_keeping_inputs,
-              "momentum_step leaves its inputs"))
+register(Spec("momentum.momentum_step", _momentum_step_cases, call_keeping_inputs,
+              "classical momentum"))
 register(Spec("momentum.nesterov_lookahead_step", _lookahead_cases, call, "look-ahead form"))
 register(Spec("momentum.nesterov_step", _nesterov_step_cases, call, "change-of-variable form"))
 register(Spec("momentum.run_momentum", _run_momentum_cases, call, "momentum iterates"))

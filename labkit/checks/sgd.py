@@ -90,9 +90,7 @@ def _experiment_case() -> list[Case]:
     return [Case((), (), "your value of critical_lr")]
 
 
-register(Spec("sgd.sgd_step", _sgd_step_cases, call, "one SGD step"))
-register(Spec("sgd.sgd_step.no_mutation", _sgd_step_cases, call_keeping_inputs,
-              "sgd_step leaves its inputs"))
+register(Spec("sgd.sgd_step", _sgd_step_cases, call_keeping_inputs, "one SGD step"))
 register(Spec("sgd.minibatches", _minibatch_cases, _run_minibatches, "one epoch of batches"))
 register(Spec("sgd.gradient_descent", _gradient_descent_cases, call, "GD iterates"))
 register(Spec("sgd.train_softmax", _train_softmax_cases, call, "per-epoch training loss"))
