@@ -28,7 +28,7 @@ import numpy as np
 
 from autograde.compare import difference, summarize
 from autograde.diagnose import across_cases, locate, shape_of_difference
-from autograde.references import NO_MUTATION, Expected, base_check, expected
+from autograde.references import NO_MUTATION, Expected, base_check, expected, resolve
 from labkit import checks
 from labkit.checks.encoding import decode, encode
 
@@ -104,9 +104,9 @@ class _Unit:
 def _outputs_of(check_id: str, which: str) -> tuple:
     """Outputs of the reference (``which="reference"``) or of a cataloged mistake."""
     spec, exp = checks.spec(base_check(check_id)), expected(check_id)
-    answer = exp.reference
+    answer = exp.reference_answer()
     if which != "reference":
-        answer = next(m.answer for m in exp.mistakes if m.name == which)
+        answer = resolve(next(m.answer for m in exp.mistakes if m.name == which))
     outputs = []
     with np.errstate(all="ignore"):  # cataloged mistakes may well overflow
         for case in spec.cases():

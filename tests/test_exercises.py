@@ -30,7 +30,7 @@ def test_every_autograded_cell_has_a_hidden_check_with_a_reference(exercise):
         assert len(hidden) == 2 and all(i in hidden[1] for i in ids), "checks must be hidden"
         for check_id in ids:
             assert checks.spec(check_id).cases(), check_id
-            assert expected(check_id).reference is not None, check_id
+            assert expected(check_id).reference_answer() is not None, check_id
 
 
 @pytest.mark.parametrize("exercise", EXERCISES)

@@ -128,7 +128,7 @@ def test_a_cataloged_mistake_is_recognised_when_written_another_way():
 
 
 def test_an_experiment_dict_earns_per_key_and_shows_what_was_expected():
-    wanted = adaptive_ref.EXPECTED["adaptive.final_losses"].reference
+    wanted = adaptive_ref.EXPECTED["adaptive.final_losses"].reference_answer()
     one_off = {**wanted, "adam": wanted["adam"] * 2}
     found = verdict("adaptive.final_losses", one_off)
     assert (found.cases_passed, found.cases_total) == (2, 3)

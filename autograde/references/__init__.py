@@ -40,7 +40,8 @@ class Expected:
     """The grader's side of one check.
 
     Attributes:
-        reference: the answer to run on the grader's cases (a function, class or value).
+        reference: the answer to run on the grader's cases (a function or class), or an
+            experiment's expected value, usually as :class:`Computed`.
         aspect: ``"values"`` compares outputs; ``"inputs_untouched"`` passes when the answer
             left its arguments unchanged (and returned something for every case).
         weight: share of the test cell's points (cells split their points by weight).
@@ -51,10 +52,11 @@ class Expected:
             guessing, such as a yes/no classification).
         upstream: for an experiment that runs the student's own earlier functions, the
             argument names of ``reference_with`` mapped to those functions' check ids.
-        reference_with: the experiment's expected value computed with given implementations
-            of the upstream functions (keyword arguments named as in ``upstream``). When an
-            upstream check failed with a recognised mistake, the experiment is also judged
-            against ``reference_with(that mistake)``: one bug costs its points once.
+        reference_with: the experiment's expected value (or the checked function) computed
+            with given implementations of the upstream functions (keyword arguments named as
+            in ``upstream``). When an upstream check failed with a recognised mistake, the
+            experiment is also judged against ``reference_with(that mistake)``: one bug
+            costs its points once.
         no_mutation: when nonzero, the same record also yields the check
             ``"<check id>.no_mutation"`` of this weight: the answer left its arguments as
             they were (the kernel side records them with ``call_keeping_inputs``).
@@ -74,6 +76,33 @@ class Expected:
     no_mutation: float = 0.0
     in_place_hint: str = ("an input array was changed in place (x -= …, v *= …); build new "
                           "arrays and return them.")
+
+    def reference_answer(self) -> Any:
+        """What the grader runs on its cases (an experiment's value computed now if need be)."""
+        return resolve(self.reference)
+
+
+class Computed:
+    """An experiment's value (expected, or a mistake's), computed the first time a grading
+    run needs it rather than when the catalog is imported: ``Computed(run, stopper=late)``
+    stands for ``run(stopper=late)``."""
+
+    def __init__(self, experiment: Callable[..., Any], **arguments: Any) -> None:
+        self.experiment, self.arguments = experiment, arguments
+        self._value: Any = _NOT_YET
+
+    def value(self) -> Any:
+        if self._value is _NOT_YET:
+            self._value = self.experiment(**self.arguments)
+        return self._value
+
+
+_NOT_YET = object()
+
+
+def resolve(answer: Any) -> Any:
+    """``answer`` itself, or the value of a :class:`Computed` experiment."""
+    return answer.value() if isinstance(answer, Computed) else answer
 
 
 def optimizer_variant(optimizer: type, name: str, update: Callable, doc: str) -> type:

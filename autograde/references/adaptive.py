@@ -10,7 +10,7 @@ import functools
 
 import numpy as np
 
-from autograde.references import Expected, Mistake, optimizer_variant
+from autograde.references import Computed, Expected, Mistake, optimizer_variant
 from labkit.functions import ROSENBROCK
 from labkit.problems import EX04_SETTINGS, EX04_STEPS
 from solutions import adaptive as ref
@@ -173,7 +173,7 @@ EXPECTED = {
                 _AdamDecoupled),
     )),
     "adaptive.final_losses": Expected(
-        final_losses_with(), rtol=1e-4, atol=1e-8, reference_with=final_losses_with,
+        Computed(final_losses_with), rtol=1e-4, atol=1e-8, reference_with=final_losses_with,
         upstream={"adagrad_step": "adaptive.adagrad_step",
                   "rmsprop_step": "adaptive.rmsprop_step", "adam_step": "adaptive.adam_step"},
         check_dtype=False),

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from autograde.references import Expected, Mistake
+from autograde.references import Computed, Expected, Mistake
 from labkit.problems import EX09_BATCHES, EX09_DRAWS, EX09_SEED, EX09_W, EX09_X, EX09_Y
 from solutions import batch_size as ref
 
@@ -145,7 +145,7 @@ EXPECTED = {
                 "with σ² the mean of |g_i − G|² over the N examples (not (N − B)/N).",
                 _predicted_correction_over_n),
     )),
-    "batch_size.noise_slopes": Expected(_noise_slopes(), rtol=1e-6, atol=1e-9,
+    "batch_size.noise_slopes": Expected(Computed(_noise_slopes), rtol=1e-6, atol=1e-9,
                                         check_dtype=False, mistakes=(
         Mistake("with_replacement", "The experiment samples without replacement "
                 "(replace=False); check that gradient_noise passes it on to rng.choice.",

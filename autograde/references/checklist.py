@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from autograde.references import Expected, Mistake
+from autograde.references import Computed, Expected, Mistake
 from labkit.problems import EX13_HIDDEN, EX13_LR, EX13_SEED, EX13_STEPS, EX13_SUBSET
 from solutions import checklist as ref
 
@@ -17,6 +19,7 @@ def update_ratios(model, optimizer, compute_loss):
     return ref.step_with_ratios(model, optimizer, compute_loss)
 
 
+@functools.cache
 def _overfit(zero_grad: bool = True) -> list[float]:
     """Losses before every update and after the last, and the updates to 100 % accuracy."""
     import torch
@@ -46,13 +49,14 @@ def _overfit(zero_grad: bool = True) -> list[float]:
     return losses, steps_to_fit
 
 
-def _result(losses: list[float], steps_to_fit: int | None, final: int = -1) -> dict:
+def _result(zero_grad: bool = True, final: int = -1) -> dict:
+    """Part 5's reported dict, from a run with or without ``zero_grad`` (``final=-2``: the
+    loss before the last update, a typical mistake)."""
+    losses, steps_to_fit = _overfit(zero_grad)
     return {"initial_loss": float(losses[0]), "steps_to_100": steps_to_fit,
             "final_loss": float(losses[final])}
 
 
-_LOSSES, _STEPS = _overfit()
-_PILED_LOSSES, _PILED_STEPS = _overfit(zero_grad=False)
 
 
 # -- typical mistakes ------------------------------------------------------------------------
@@ -176,13 +180,13 @@ EXPECTED = {
                 "‖w_after − w_before‖ / ‖w_before‖: with momentum, weight decay or Adam the "
                 "update is not lr·grad.", _ratios_from_gradient),
     )),
-    "checklist.overfit": Expected(_result(_LOSSES, _STEPS), rtol=1e-5, atol=1e-10,
+    "checklist.overfit": Expected(Computed(_result), rtol=1e-5, atol=1e-10,
                                   check_dtype=False, mistakes=(
         Mistake("no_zero_grad", "Call optimizer.zero_grad() before every backward(): "
                 "PyTorch adds new gradients to the old ones.",
-                _result(_PILED_LOSSES, _PILED_STEPS)),
+                Computed(_result, zero_grad=False)),
         Mistake("final_before_last_update", "final_loss is the loss after all EX13_STEPS "
                 "updates: evaluate once more after the last one.",
-                _result(_LOSSES, _STEPS, final=-2)),
+                Computed(_result, final=-2)),
     )),
 }

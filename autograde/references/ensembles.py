@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from autograde.references import Expected, Mistake
+from autograde.references import Computed, Expected, Mistake
 from labkit.data import digits
 from labkit.numpy_mlp import init_mlp, mlp_logits, mlp_loss, nll
 from labkit.problems import EX12_BATCH, EX12_DECAY, EX12_EPOCHS, EX12_HIDDEN, EX12_LR, EX12_SEEDS
@@ -167,7 +167,7 @@ EXPECTED = {
         Mistake("no_half", "The cosine term is (lr/2)·(cos(…) + 1): without the 1/2 the rate "
                 "starts at 2·lr.", _snapshot_with(half=False)),
     )),
-    "ensembles.results": Expected(_results(), rtol=1e-6, atol=1e-9, check_dtype=False,
+    "ensembles.results": Expected(Computed(_results), rtol=1e-6, atol=1e-9, check_dtype=False,
                                   mistakes=(
         Mistake("averaged_logits", "The ensembles average logits; Part 5 asks for "
                 "average_probabilities of the first k members.", _results(_average_logits)),

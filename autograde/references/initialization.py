@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from autograde.references import Expected, Mistake
+from autograde.references import Computed, Expected, Mistake
 from labkit.problems import (
     EX10_CONSTANT,
     EX10_DEPTH,
@@ -141,9 +141,6 @@ def _leaky_a_std(shape, a, mode, nonlinearity):
     return _gain_leaky_a(nonlinearity, a) / math.sqrt(ref.fan(shape, mode))
 
 
-SYMMETRY = _symmetry()
-LAYER_STD = _layer_std()
-
 EXPECTED = {
     "initialization.fans": Expected(ref.fan_in_and_fan_out, mistakes=(
         Mistake("swapped", "For a weight of shape (out, in, *kernel) — PyTorch's layout — "
@@ -185,20 +182,23 @@ EXPECTED = {
         Mistake("leaky_a", "Leaky ReLU's gain is sqrt(2/(1 + a²)), with a squared.",
                 _kaiming(_leaky_a_std)),
     )),
-    "initialization.symmetry": Expected(SYMMETRY, rtol=1e-6, check_dtype=False, mistakes=(
+    "initialization.symmetry": Expected(Computed(_symmetry), rtol=1e-6, check_dtype=False,
+                                        mistakes=(
         Mistake("last_loop_loss", "Report the loss of the trained parameters: evaluate "
-                "ex10_mlp once more after the last update.", _symmetry(final_loss=False)),
+                "ex10_mlp once more after the last update.",
+                Computed(_symmetry, final_loss=False)),
         Mistake("xavier_std_as_bound", "Your xavier_uniform draws with the wrong bound (see "
-                "Part 3).", _symmetry(xavier=_xavier_std_as_bound)),
+                "Part 3).", Computed(_symmetry, xavier=_xavier_std_as_bound)),
     )),
-    "initialization.layer_std": Expected(LAYER_STD, rtol=1e-6, atol=0.0, check_dtype=False,
-                                         mistakes=(
+    "initialization.layer_std": Expected(Computed(_layer_std), rtol=1e-6, atol=0.0,
+                                         check_dtype=False, mistakes=(
         Mistake("preactivations", "Measure the activations h = φ(z) after the nonlinearity, "
-                "not the pre-activations z.", _layer_std(measure="preactivations")),
+                "not the pre-activations z.",
+                Computed(_layer_std, measure="preactivations")),
         Mistake("kaiming_no_gain", "Your kaiming_normal misses the gain sqrt(2) (see Part 4): "
                 "ReLU activations then halve their second moment at every layer.",
-                _layer_std(kaiming=_kaiming(_no_gain))),
+                Computed(_layer_std, kaiming=_kaiming(_no_gain))),
         Mistake("xavier_std_as_bound", "Your xavier_uniform draws with the wrong bound (see "
-                "Part 3).", _layer_std(xavier=_xavier_std_as_bound)),
+                "Part 3).", Computed(_layer_std, xavier=_xavier_std_as_bound)),
     )),
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograde.references import Expected, Mistake
+from autograde.references import Computed, Expected, Mistake
 from labkit.problems import EX08_BUDGET, EX08_SEEDS, EX08_SPACE, ex08_objective
 from solutions import search as ref
 
@@ -89,5 +89,5 @@ EXPECTED = {
         Mistake("linear_margin", "For a \"log\" dimension measure the position on a log "
                 "scale: (log v − log a) / (log b − log a).", _on_boundary_linear_margin),
     )),
-    "search.best_scores": Expected(_best_scores(), rtol=1e-9, check_dtype=False),
+    "search.best_scores": Expected(Computed(_best_scores), rtol=1e-9, check_dtype=False),
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograde.references import Expected, Mistake
+from autograde.references import Computed, Expected, Mistake
 from labkit.functions import CUBIC
 from labkit.problems import EX03_NEWTON_STEPS, EX03_STARTS
 from solutions import second_order as ref
@@ -166,10 +166,10 @@ EXPECTED = {
                 "newest pair.", _lbfgs_variant(True, True, False)),
     )),
     "second_order.newton_limits": Expected(
-        _newton_limits(), rtol=0, atol=1e-6, check_dtype=False,
+        Computed(_newton_limits), rtol=0, atol=1e-6, check_dtype=False,
         upstream={"newton_step": "second_order.newton_step"}, reference_with=newton_limits_with),
     "second_order.limit_kinds": Expected(
-        _limit_kinds(), upstream={"newton_step": "second_order.newton_step"},
+        Computed(_limit_kinds), upstream={"newton_step": "second_order.newton_step"},
         reference_with=lambda newton_step=ref.newton_step: [
             ref.classify_critical_point(CUBIC.hessian(x))
             for x in newton_limits_with(newton_step)]),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograde.references import Expected, Mistake
+from autograde.references import Computed, Expected, Mistake
 from labkit.problems import (
     EX11_DEPTH,
     EX11_HIDDEN,
@@ -188,9 +188,10 @@ EXPECTED = {
         Mistake("min_delta_ignored", "An improvement must beat the best loss by more than "
                 "min_delta: value < best − min_delta.", _early_variant(ignore_min_delta=True)),
     )),
-    "stability.early": Expected(run_experiment(), rtol=1e-6, atol=1e-9, check_dtype=False,
+    "stability.early": Expected(Computed(run_experiment), rtol=1e-6, atol=1e-9,
+                                check_dtype=False,
                                 mistakes=(
         Mistake("patience_off_by_one", "Your early_stopping stops one epoch late (see "
-                "part 4).", run_experiment(_EARLY_LATE)),
+                "part 4).", Computed(run_experiment, stopper=_EARLY_LATE)),
     )),
 }
