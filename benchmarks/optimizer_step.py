@@ -4,7 +4,8 @@ For each size (default 1e5, 1e6 and 1e7 parameters in one flat float32 tensor) a
 
 * ``numpy``: the book's pure NumPy reference rule in :mod:`solutions.adaptive`
   (``x, state = adam(x, g, state)``, state from ``init_adam(x)``);
-* ``hand-written``: the ``torch.optim.Optimizer`` subclasses in :mod:`solutions.torch_adam`;
+* ``hand-written``: the ``torch.optim.Optimizer`` subclasses in :mod:`solutions.adaptive` and
+  :mod:`solutions.beyond_adam`;
 * ``torch foreach``: ``torch.optim.Adam`` / ``AdamW`` / ``RAdam`` with ``foreach=True``, the
   reference every row is divided by.
 
@@ -44,13 +45,13 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from solutions import adaptive, torch_adam  # noqa: E402
+from solutions import adaptive, beyond_adam  # noqa: E402
 
 # rule name -> (NumPy rule, hand-written optimizer, torch.optim optimizer)
 RULES = {
-    "Adam": (adaptive.adam, torch_adam.Adam, torch.optim.Adam),
-    "AdamW": (adaptive.adamw, torch_adam.AdamW, torch.optim.AdamW),
-    "RAdam": (adaptive.radam, torch_adam.RAdam, torch.optim.RAdam),
+    "Adam": (adaptive.adam, adaptive.Adam, torch.optim.Adam),
+    "AdamW": (beyond_adam.adamw, beyond_adam.AdamW, torch.optim.AdamW),
+    "RAdam": (beyond_adam.radam, beyond_adam.RAdam, torch.optim.RAdam),
 }
 GOALS = {"numpy": 2.0, "hand-written": 1.2}
 WARMUP = 6

@@ -1,4 +1,5 @@
-"""Chapters 4–5: adaptive learning rates, as pure NumPy update rules.
+"""Chapter 4: adaptive learning rates (Adagrad, RMSProp, Adam), as pure NumPy update rules
+and, at the end, Adam as a ``torch.optim.Optimizer``.
 
 Each rule is a function ``rule(x, g, state, ...) -> (x_new, state_new)`` with an immutable
 ``NamedTuple`` state made by ``init_<rule>(x)``; nothing is mutated. Conventions, written once
@@ -21,19 +22,22 @@ temporaries a longer expression would allocate (benchmarks/optimizer_step.py tim
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import NamedTuple
 
 import numpy as np
+import torch
+from torch import Tensor
 
 Array = np.ndarray
 
 
-def _zeros(x: Array) -> Array:
+def zeros_state(x: Array) -> Array:
     """Zeros shaped like ``x``, in its floating dtype (float64 for integer ``x``)."""
     return np.zeros_like(x, dtype=np.result_type(x, 0.0))
 
 
-def _ema(average: Array, value: Array, decay: float) -> Array:
+def ema(average: Array, value: Array, decay: float) -> Array:
     """``decay·average + (1 − decay)·value``, written as PyTorch's ``lerp`` computes it
     (``average + (1 − decay)(value − average)``), which keeps long runs within a few ulps of
     torch (not bit for bit: torch's fused kernels may round differently)."""
@@ -42,7 +46,7 @@ def _ema(average: Array, value: Array, decay: float) -> Array:
     return np.add(average, out, out=out)
 
 
-def _ema_sq(average: Array, g: Array, decay: float) -> Array:
+def ema_sq(average: Array, g: Array, decay: float) -> Array:
     """``decay·average + (1 − decay)·g²`` in PyTorch's ``mul_().addcmul_()`` order."""
     out = np.multiply(g, g, dtype=np.result_type(g, average, 0.0))
     out *= 1 - decay
@@ -56,7 +60,7 @@ class AdagradState(NamedTuple):
 
 
 def init_adagrad(x: Array, initial_accumulator_value: float = 0.0) -> AdagradState:
-    return AdagradState(0, _zeros(x) + initial_accumulator_value)
+    return AdagradState(0, zeros_state(x) + initial_accumulator_value)
 
 
 def adagrad(x: Array, g: Array, state: AdagradState, lr: float = 1e-2, lr_decay: float = 0.0,
@@ -82,7 +86,7 @@ class RMSPropState(NamedTuple):
 
 
 def init_rmsprop(x: Array) -> RMSPropState:
-    zeros = _zeros(x)
+    zeros = zeros_state(x)
     return RMSPropState(zeros, zeros, zeros)
 
 
@@ -97,10 +101,10 @@ def rmsprop(x: Array, g: Array, state: RMSPropState, lr: float = 1e-2, alpha: fl
     """
     if weight_decay:
         g = g + weight_decay * x
-    mean_sq = _ema_sq(state.mean_sq, g, alpha)
+    mean_sq = ema_sq(state.mean_sq, g, alpha)
     mean_g = state.mean_g
     if centered:
-        mean_g = _ema(mean_g, g, alpha)
+        mean_g = ema(mean_g, g, alpha)
         denom = np.sqrt(mean_sq - mean_g * mean_g) + eps
     else:
         denom = np.sqrt(mean_sq) + eps
@@ -119,7 +123,7 @@ class AdamState(NamedTuple):
 
 
 def init_adam(x: Array) -> AdamState:
-    zeros = _zeros(x)
+    zeros = zeros_state(x)
     return AdamState(0, zeros, zeros, zeros)
 
 
@@ -130,8 +134,8 @@ def adam_simple(x: Array, g: Array, state: AdamState, lr: float = 1e-3, beta1: f
     ``m ← β1 m + (1−β1) g``; ``v ← β2 v + (1−β2) g²``; ``x ← x − lr·m/(√v + eps)`` — no bias
     correction, so the first steps are far too small (``m`` and ``v`` start at zero).
     """
-    m = _ema(state.m, g, beta1)
-    v = _ema_sq(state.v, g, beta2)
+    m = ema(state.m, g, beta1)
+    v = ema_sq(state.v, g, beta2)
     return x - lr * m / (np.sqrt(v) + eps), AdamState(state.t + 1, m, v, state.v_max)
 
 
@@ -149,8 +153,8 @@ def adam(x: Array, g: Array, state: AdamState, lr: float = 1e-3, beta1: float = 
         x = x * (1 - lr * weight_decay)
     elif weight_decay:
         g = g + weight_decay * x
-    m = _ema(state.m, g, beta1)
-    v = _ema_sq(state.v, g, beta2)
+    m = ema(state.m, g, beta1)
+    v = ema_sq(state.v, g, beta2)
     v_max = np.maximum(state.v_max, v) if amsgrad else state.v_max
     denom = np.sqrt(v_max if amsgrad else v)
     denom /= math.sqrt(1 - beta2**t)
@@ -160,111 +164,91 @@ def adam(x: Array, g: Array, state: AdamState, lr: float = 1e-3, beta1: float = 
     return np.subtract(x, step, out=step), AdamState(t, m, v, v_max)
 
 
-def adamw(x: Array, g: Array, state: AdamState, lr: float = 1e-3, beta1: float = 0.9,
-          beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 1e-2,
-          amsgrad: bool = False) -> tuple[Array, AdamState]:
-    """AdamW (Loshchilov & Hutter, 2019): Adam with weight decay decoupled from the moments."""
-    return adam(x, g, state, lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled=True)
+# -- the same rule as a torch.optim.Optimizer -------------------------------------------------
+# Hand-written Adam / AdamW (AMSGrad included), matching torch.optim.
+#
+#   The same conventions as the NumPy rules above::
+#
+#       input: lr γ, betas (β1, β2), eps ε, weight_decay λ, decoupled, amsgrad
+#       for t = 1, 2, …
+#           g ← ∇f(θ)
+#           decoupled:  θ ← θ(1 − γλ)            (AdamW; Loshchilov & Hutter, 2019)
+#           otherwise:  g ← g + λθ                (coupled L2)
+#           m ← β1 m + (1 − β1) g;  v ← β2 v + (1 − β2) g²
+#           amsgrad:    v_max ← max(v_max, v), used in place of v      (Reddi et al., 2018)
+#           θ ← θ − γ/(1 − β1^t) · m / (√v / √(1 − β2^t) + ε)           (Kingma & Ba, 2015)
+#
 
 
-class NAdamState(NamedTuple):
-    t: int
-    m: Array
-    v: Array
-    mu_product: float  # Π μ_i of the momentum schedule
+def check_hyperparameters(lr: float, betas: tuple[float, float], eps: float,
+                          weight_decay: float) -> None:
+    """torch.optim.Adam's checks of its hyperparameters (a ValueError naming the bad one)."""
+    if not lr > 0.0:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    if not eps >= 0.0:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    for index, beta in enumerate(betas):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {index}: {beta}")
+    if not weight_decay >= 0.0:
+        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
 
 
-def init_nadam(x: Array) -> NAdamState:
-    zeros = _zeros(x)
-    return NAdamState(0, zeros, zeros, 1.0)
+def adam_update(param: Tensor, grad: Tensor, state: dict, *, lr: float, beta1: float,
+                beta2: float, eps: float, weight_decay: float, decoupled: bool,
+                amsgrad: bool, bias_correction: bool = True) -> None:
+    """One Adam/AdamW step on ``param`` in place; ``state`` holds step, m, v (and v_max).
+
+    ``bias_correction=False`` drops the ``1 − β^t`` divisions (as NVIDIA Apex's ``FusedAdam``
+    allows); torch.optim always corrects."""
+    if not state:
+        state.update(step=0, exp_avg=torch.zeros_like(param),
+                     exp_avg_sq=torch.zeros_like(param))
+        if amsgrad:
+            state["max_exp_avg_sq"] = torch.zeros_like(param)
+    state["step"] += 1
+    t = state["step"]
+    if weight_decay and decoupled:
+        param.mul_(1 - lr * weight_decay)
+    elif weight_decay:
+        grad = grad.add(param, alpha=weight_decay)
+    m, v = state["exp_avg"], state["exp_avg_sq"]
+    m.lerp_(grad, 1 - beta1)
+    v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    if amsgrad:
+        torch.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+        v = state["max_exp_avg_sq"]
+    c1, c2 = (1 - beta1**t, 1 - beta2**t) if bias_correction else (1.0, 1.0)
+    denom = v.sqrt().div_(math.sqrt(c2)).add_(eps)  # the step's one temporary
+    param.addcdiv_(m, denom, value=-lr / c1)
 
 
-def nadam(x: Array, g: Array, state: NAdamState, lr: float = 2e-3, beta1: float = 0.9,
-          beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.0,
-          momentum_decay: float = 4e-3) -> tuple[Array, NAdamState]:
-    """NAdam (Dozat, 2016): Adam with a Nesterov look-ahead on the first moment.
+class Adam(torch.optim.Optimizer):
+    """Adam with optional AMSGrad; ``decoupled=True`` makes it AdamW (see module doc)."""
 
-    With the momentum schedule ``μ_t = β1 (1 − ½·0.96^(t·ψ))`` (``ψ = momentum_decay``):
-    ``x ← x − lr (1−μ_t)/(1−Πμ_{≤t}) · g/d − lr μ_{t+1}/(1−Πμ_{≤t+1}) · m/d`` with
-    ``d = √(v/(1−β2^t)) + eps`` — PyTorch's form of the algorithm.
-    """
-    t = state.t + 1
-    if weight_decay:
-        g = g + weight_decay * x
-    mu = beta1 * (1 - 0.5 * 0.96 ** (t * momentum_decay))
-    mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
-    mu_product = state.mu_product * mu
-    m = _ema(state.m, g, beta1)
-    v = _ema_sq(state.v, g, beta2)
-    denom = np.sqrt(v / (1 - beta2**t)) + eps
-    x = x - lr * (1 - mu) / (1 - mu_product) * g / denom
-    x = x - lr * mu_next / (1 - mu_product * mu_next) * m / denom
-    return x, NAdamState(t, m, v, mu_product)
+    def __init__(self, params: Iterable, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, amsgrad: bool = False,
+                 decoupled: bool = False) -> None:
+        check_hyperparameters(lr, betas, eps, weight_decay)
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      amsgrad=amsgrad, decoupled=decoupled))
 
+    update = staticmethod(adam_update)
+    """The functional rule :meth:`step` applies to each parameter (a subclass may wrap it)."""
 
-def radam_rho(t: int | Array, beta2: float = 0.999) -> Array:
-    """RAdam's ``ρ_t = ρ_∞ − 2tβ2^t/(1−β2^t)``, ``ρ_∞ = 2/(1−β2) − 1``: the length of the
-    simple moving average that ``v`` approximates after ``t`` steps (Liu et al., 2020)."""
-    t = np.asarray(t, dtype=float)
-    rho_inf = 2 / (1 - beta2) - 1
-    return rho_inf - 2 * t * beta2**t / (1 - beta2**t)
-
-
-def radam(x: Array, g: Array, state: AdamState, lr: float = 1e-3, beta1: float = 0.9,
-          beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.0
-          ) -> tuple[Array, AdamState]:
-    """RAdam (Liu et al., 2020): switch the adaptive step on only once ``v`` is trustworthy.
-
-    While ``ρ_t ≤ 5`` the step is momentum SGD with ``m̂ = m/(1−β1^t)``; afterwards it is
-    ``m̂ · r_t · √(1−β2^t)/(√v + eps)`` with the rectification
-    ``r_t = √((ρ_t−4)(ρ_t−2)ρ_∞ / ((ρ_∞−4)(ρ_∞−2)ρ_t))``. For β2 = 0.999 the first rectified
-    step is t = 6.
-    """
-    t = state.t + 1
-    if weight_decay:
-        g = g + weight_decay * x
-    m = _ema(state.m, g, beta1)
-    v = _ema_sq(state.v, g, beta2)
-    step = m / (1 - beta1**t)  # m̂
-    rho_inf = 2 / (1 - beta2) - 1
-    rho_t = float(radam_rho(t, beta2))
-    if rho_t > 5:
-        rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
-                         / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
-        denom = np.sqrt(v)
-        denom += eps
-        step /= denom
-        step *= rect * math.sqrt(1 - beta2**t)  # m̂ · r_t · √(1−β2^t)/(√v + eps)
-    step *= lr
-    return np.subtract(x, step, out=step), AdamState(t, m, v, state.v_max)
-
-
-def adabound_bounds(t: int | Array, final_lr: float = 0.1, gamma: float = 1e-3
-                    ) -> tuple[Array, Array]:
-    """AdaBound's clipping range at step ``t`` (Luo et al., 2019).
-
-    ``η_l(t) = final_lr·(1 − 1/(γt + 1))`` rises from 0 and ``η_u(t) = final_lr·(1 + 1/(γt))``
-    falls from ∞; both tend to ``final_lr``, turning Adam into SGD with that rate.
-    """
-    t = np.asarray(t, dtype=float)
-    return final_lr * (1 - 1 / (gamma * t + 1)), final_lr * (1 + 1 / (gamma * t))
-
-
-def adabound(x: Array, g: Array, state: AdamState, lr: float = 1e-3, final_lr: float = 0.1,
-             beta1: float = 0.9, beta2: float = 0.999, gamma: float = 1e-3, eps: float = 1e-8,
-             weight_decay: float = 0.0) -> tuple[Array, AdamState]:
-    """AdaBound (Luo, Xiong, Liu & Sun, 2019): Adam whose per-coordinate rate is clipped.
-
-    The Adam rate ``lr·√(1−β2^t)/(1−β1^t) / (√v + eps)`` is clipped to
-    :func:`adabound_bounds` and multiplies ``m``: ``x ← x − clip(rate, η_l, η_u)·m``.
-    (The authors' code also rescales ``final_lr`` when ``lr`` is changed by a schedule; with a
-    constant ``lr`` that factor is 1.)
-    """
-    t = state.t + 1
-    if weight_decay:
-        g = g + weight_decay * x
-    m = _ema(state.m, g, beta1)
-    v = _ema_sq(state.v, g, beta2)
-    rate = lr * math.sqrt(1 - beta2**t) / (1 - beta1**t) / (np.sqrt(v) + eps)
-    lower, upper = (float(bound) for bound in adabound_bounds(t, final_lr, gamma))
-    return x - np.clip(rate, lower, upper) * m, AdamState(t, m, v, state.v_max)
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            for p in group["params"]:
+                if p.grad is not None:
+                    self.update(p, p.grad, self.state[p], lr=group["lr"], beta1=beta1,
+                                beta2=beta2, eps=group["eps"],
+                                weight_decay=group["weight_decay"],
+                                decoupled=group["decoupled"], amsgrad=group["amsgrad"])
+        return loss

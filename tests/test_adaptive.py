@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from solutions import adaptive as A  # noqa: N812  (short, like the paper's tables)
+from solutions import beyond_adam as B  # noqa: N812
 
 STEPS = 150
 
@@ -55,13 +56,13 @@ CASES = [
     (A.rmsprop, A.init_rmsprop, torch.optim.RMSprop, dict(lr=0.001, alpha=0.999, momentum=0.5)),
     (A.adam, A.init_adam, torch.optim.Adam, dict(lr=0.01)),
     (A.adam, A.init_adam, torch.optim.Adam, dict(lr=0.01, amsgrad=True, weight_decay=0.1)),
-    (A.adamw, A.init_adam, torch.optim.AdamW, dict(lr=0.01, weight_decay=0.1)),
-    (A.adamw, A.init_adam, torch.optim.AdamW, dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
-    (A.nadam, A.init_nadam, torch.optim.NAdam, dict(lr=0.01)),
-    (A.nadam, A.init_nadam, torch.optim.NAdam, dict(lr=0.01, weight_decay=0.05,
+    (B.adamw, A.init_adam, torch.optim.AdamW, dict(lr=0.01, weight_decay=0.1)),
+    (B.adamw, A.init_adam, torch.optim.AdamW, dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
+    (B.nadam, B.init_nadam, torch.optim.NAdam, dict(lr=0.01)),
+    (B.nadam, B.init_nadam, torch.optim.NAdam, dict(lr=0.01, weight_decay=0.05,
                                                     momentum_decay=0.01)),
-    (A.radam, A.init_adam, torch.optim.RAdam, dict(lr=0.01)),
-    (A.radam, A.init_adam, torch.optim.RAdam, dict(lr=0.01, weight_decay=0.05)),
+    (B.radam, A.init_adam, torch.optim.RAdam, dict(lr=0.01)),
+    (B.radam, A.init_adam, torch.optim.RAdam, dict(lr=0.01, weight_decay=0.05)),
 ]
 
 
@@ -88,7 +89,7 @@ def test_matches_torch_for_150_steps(rule, init, cls, hyper, scale):
 def test_rules_are_pure():
     x, g = np.ones(3), np.full(3, 0.5)
     for rule, init in [(A.adagrad, A.init_adagrad), (A.rmsprop, A.init_rmsprop),
-                       (A.adam, A.init_adam), (A.nadam, A.init_nadam), (A.radam, A.init_adam)]:
+                       (A.adam, A.init_adam), (B.nadam, B.init_nadam), (B.radam, A.init_adam)]:
         state = init(x)
         before = [np.copy(s) for s in state]
         rule(x, g, state)
@@ -103,8 +104,8 @@ def test_states_and_results_keep_the_parameters_dtype(dtype):
     """float32 parameters must not get float64 moments: that doubles the memory traffic."""
     x, g = np.linspace(-1, 1, 5).astype(dtype), np.linspace(2, -3, 5).astype(dtype)
     for rule, init in [(A.adagrad, A.init_adagrad), (A.rmsprop, A.init_rmsprop),
-                       (A.adam, A.init_adam), (A.adamw, A.init_adam), (A.nadam, A.init_nadam),
-                       (A.radam, A.init_adam), (A.adabound, A.init_adam)]:
+                       (A.adam, A.init_adam), (B.adamw, A.init_adam), (B.nadam, B.init_nadam),
+                       (B.radam, A.init_adam), (B.adabound, A.init_adam)]:
         state, y = init(x), x
         for _ in range(7):  # RAdam's rectified branch starts at t = 6
             y, state = rule(y, g, state)
@@ -136,7 +137,7 @@ def test_counter_is_incremented_before_use():
 def test_adamw_is_not_adam_with_l2():
     x0, grad = _problem(0)
     l2 = _numpy_run(A.adam, A.init_adam(x0), x0, grad, lr=0.01, weight_decay=0.1)
-    decoupled = _numpy_run(A.adamw, A.init_adam(x0), x0, grad, lr=0.01, weight_decay=0.1)
+    decoupled = _numpy_run(B.adamw, A.init_adam(x0), x0, grad, lr=0.01, weight_decay=0.1)
     assert np.abs(l2 - decoupled).max() > 1e-3
 
 
@@ -155,12 +156,12 @@ def test_amsgrad_keeps_the_maximum_of_the_raw_second_moment():
 
 
 def test_radam_rectifies_first_at_step_6_for_beta2_0999():
-    rho = A.radam_rho(np.arange(1, 8), 0.999)
+    rho = B.radam_rho(np.arange(1, 8), 0.999)
     assert list(rho > 5) == [False] * 5 + [True] * 2
     x, g = np.zeros(1), np.ones(1)
     state = A.init_adam(x)
     for _ in range(1, 6):  # unrectified: momentum SGD with m̂ = 1
-        x_new, state = A.radam(x, g, state, lr=0.1)
+        x_new, state = B.radam(x, g, state, lr=0.1)
         assert x_new[0] - x[0] == pytest.approx(-0.1)
         x = x_new
 
@@ -176,7 +177,7 @@ def test_adagrad_steps_only_shrink():
 
 
 def test_adabound_bounds_follow_the_published_functions():
-    lower, upper = A.adabound_bounds(np.array([1, 10, 1000, 10**7]), final_lr=0.1, gamma=1e-3)
+    lower, upper = B.adabound_bounds(np.array([1, 10, 1000, 10**7]), final_lr=0.1, gamma=1e-3)
     np.testing.assert_allclose(lower, 0.1 * (1 - 1 / (1e-3 * np.array([1, 10, 1e3, 1e7]) + 1)))
     np.testing.assert_allclose(upper, 0.1 * (1 + 1 / (1e-3 * np.array([1, 10, 1e3, 1e7]))))
     assert np.all(np.diff(lower) > 0) and np.all(np.diff(upper) < 0)
@@ -198,12 +199,12 @@ def test_adabound_step_is_the_clipped_adam_rate_times_m():
         expected = expected - rate * m
     state, got = A.init_adam(x), x
     for g in grads:
-        got, state = A.adabound(got, g, state, lr=lr, final_lr=final_lr, gamma=gamma)
+        got, state = B.adabound(got, g, state, lr=lr, final_lr=final_lr, gamma=gamma)
     np.testing.assert_allclose(got, expected, rtol=1e-12)
 
 
 def test_adabound_becomes_sgd_late_in_training():
     x, g = np.zeros(3), np.array([1e-3, 1.0, 100.0])
     state = A.AdamState(10**8, np.zeros(3), np.zeros(3), np.zeros(3))
-    x_new, state = A.adabound(x, g, state, final_lr=0.1)
+    x_new, state = B.adabound(x, g, state, final_lr=0.1)
     np.testing.assert_allclose(x_new, -0.1 * state.m, rtol=1e-4)

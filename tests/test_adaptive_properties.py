@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from solutions import adaptive as A  # noqa: N812
+from solutions import beyond_adam as B  # noqa: N812
 
 shapes = st.lists(st.integers(1, 4), min_size=1, max_size=3).map(tuple)
 rates = st.floats(1e-4, 0.3)
@@ -46,7 +47,7 @@ def test_adam_and_adamw(shape, seed, lr, b, eps, decay, amsgrad, decoupled):
 @given(shapes, st.integers(0, 10_000), rates, betas, decays)
 @settings(max_examples=40, deadline=None)
 def test_radam(shape, seed, lr, b, decay):
-    _compare(A.radam, A.init_adam(np.zeros(shape)),
+    _compare(B.radam, A.init_adam(np.zeros(shape)),
              lambda p: torch.optim.RAdam(p, lr=lr, betas=b, weight_decay=decay), shape, seed,
              dict(lr=lr, beta1=b[0], beta2=b[1], weight_decay=decay))
 

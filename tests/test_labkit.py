@@ -291,8 +291,8 @@ def test_labkit_source_never_imports_the_solutions():
 def test_the_import_scan_would_catch_an_import(tmp_path):
     sample = tmp_path / "sample.py"
     for line in ("import solutions.momentum", "from solutions import momentum as m",
-                 "import importlib\nimportlib.import_module('solutions.torch_sgd')",
-                 "def f():\n    from solutions.gradient_descent import sgd_step"):
+                 "import importlib\nimportlib.import_module('solutions.momentum')",
+                 "def f():\n    from solutions.sgd import sgd_step"):
         sample.write_text(line + "\n")
         assert any(m.startswith("solutions") for m in _imported_modules(sample)), line
 

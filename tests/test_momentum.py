@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
 from labkit.functions import ROSENBROCK, quadratic
-from solutions.gradient_descent import gradient_descent, optimal_learning_rate, sgd_step
 from solutions.momentum import (
     momentum_step,
     nesterov_lookahead_step,
@@ -24,6 +23,7 @@ from solutions.momentum import (
     run_momentum,
     steps_to_tolerance,
 )
+from solutions.sgd import gradient_descent, optimal_learning_rate, sgd_step
 
 FLOATS = dict(min_value=-100, max_value=100, allow_nan=False, allow_infinity=False)
 DTYPES = st.sampled_from([np.float32, np.float64])

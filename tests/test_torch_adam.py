@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from solutions.torch_adam import Adam, AdamW, RAdam
+from solutions.adaptive import Adam
+from solutions.beyond_adam import AdamW, RAdam
 
 PAIRS = [
     (Adam, torch.optim.Adam, dict(lr=0.01)),

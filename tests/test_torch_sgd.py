@@ -1,4 +1,4 @@
-"""solutions.torch_sgd.SGD against torch.optim.SGD: parity over many steps, validation, state.
+"""solutions.momentum.SGD against torch.optim.SGD: parity over many steps, validation, state.
 
 Every parity test runs the hand-written optimizer and ``torch.optim.SGD`` side by side on the
 same float64 problem (same initial parameters, same losses, same schedule) and compares the
@@ -16,7 +16,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solutions.torch_sgd import SGD, sgd_update
+from solutions.momentum import SGD, sgd_update
 
 RTOL, ATOL = 1e-6, 1e-12
 SHAPES = [(3, 4), (5,), (2, 2, 2), (1,)]

@@ -14,7 +14,7 @@ from autograde.references import Computed, Expected, Mistake, optimizer_variant
 from labkit.functions import ROSENBROCK
 from labkit.problems import EX04_SETTINGS, EX04_STEPS
 from solutions import adaptive as ref
-from solutions.torch_adam import Adam, adam_update
+from solutions.adaptive import Adam, adam_update
 
 
 # -- references in the exercise's signatures -------------------------------------------------

@@ -10,24 +10,26 @@ import numpy as np
 
 from autograde.references import Computed, Expected, Mistake, optimizer_variant
 from labkit.problems import EX05_LR, EX05_STEPS, EX05_WEIGHT_DECAY, EX05_X, EX05_Y
-from solutions import adaptive as ref
-from solutions.torch_adam import AdamW, adam_update
+from solutions import adaptive, beyond_adam
+from solutions.adaptive import adam_update
+from solutions.beyond_adam import AdamW
 
 
 # -- references in the exercise's signatures -------------------------------------------------
 def amsgrad_step(x, g, m, v, v_max, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
-    x_new, s = ref.adam(x, g, ref.AdamState(t, m, v, v_max), lr, beta1, beta2, eps,
+    x_new, s = adaptive.adam(x, g, adaptive.AdamState(t, m, v, v_max), lr, beta1, beta2, eps,
                         amsgrad=True)
     return x_new, s.m, s.v, s.v_max, s.t
 
 
 def adamw_step(x, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01):
-    x_new, s = ref.adamw(x, g, ref.AdamState(t, m, v, v), lr, beta1, beta2, eps, weight_decay)
+    x_new, s = beyond_adam.adamw(x, g, adaptive.AdamState(t, m, v, v), lr, beta1, beta2, eps,
+                                 weight_decay)
     return x_new, s.m, s.v, s.t
 
 
 def radam_step(x, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
-    x_new, s = ref.radam(x, g, ref.AdamState(t, m, v, v), lr, beta1, beta2, eps)
+    x_new, s = beyond_adam.radam(x, g, adaptive.AdamState(t, m, v, v), lr, beta1, beta2, eps)
     return x_new, s.m, s.v, s.t
 
 
@@ -39,12 +41,10 @@ def _final_weights() -> dict[str, np.ndarray]:
     weights = {}
     for name in ("adam_l2", "adamw"):
         w = np.zeros(EX05_X.shape[1])
-        state = ref.init_adam(w)
+        state = adaptive.init_adam(w)
+        rule = beyond_adam.adamw if name == "adamw" else adaptive.adam
         for _ in range(EX05_STEPS):
-            if name == "adamw":
-                w, state = ref.adamw(w, _grad(w), state, EX05_LR, weight_decay=EX05_WEIGHT_DECAY)
-            else:
-                w, state = ref.adam(w, _grad(w), state, EX05_LR, weight_decay=EX05_WEIGHT_DECAY)
+            w, state = rule(w, _grad(w), state, EX05_LR, weight_decay=EX05_WEIGHT_DECAY)
         weights[name] = w
     return weights
 

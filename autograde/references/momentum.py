@@ -17,7 +17,7 @@ from labkit.problems import (
     EX02_TOLERANCE,
 )
 from solutions import momentum as ref
-from solutions.torch_sgd import SGD, sgd_update
+from solutions.momentum import SGD, sgd_update
 
 
 def _momentum_sign(x, v, dx, lr, mu):

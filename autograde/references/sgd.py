@@ -9,7 +9,7 @@ import numpy as np
 from autograde.references import Expected, Mistake
 from labkit.models import softmax_regression
 from labkit.problems import EX01_QUADRATIC
-from solutions import gradient_descent as ref
+from solutions import sgd as ref
 
 
 def _uphill(x, dx, lr):

@@ -140,16 +140,16 @@ def _experiment_case() -> list[Case]:
     return [Case((), (), "your dict early")]
 
 
-register(Spec("stability.dropout_train", lambda: _dropout_cases(True), _run_dropout,
+register(Spec("stable_training.dropout_train", lambda: _dropout_cases(True), _run_dropout,
               "inverted dropout, training mode"))
-register(Spec("stability.dropout_eval", lambda: _dropout_cases(False), _run_dropout,
+register(Spec("stable_training.dropout_eval", lambda: _dropout_cases(False), _run_dropout,
               "inverted dropout, eval mode"))
-register(Spec("stability.batchnorm_train", _bn_train_cases, _run_bn_train,
+register(Spec("stable_training.batchnorm_train", _bn_train_cases, _run_bn_train,
               "batch norm outputs in training mode"))
-register(Spec("stability.batchnorm_running", _bn_train_cases, _run_bn_running,
+register(Spec("stable_training.batchnorm_running", _bn_train_cases, _run_bn_running,
               "batch norm running statistics"))
-register(Spec("stability.batchnorm_eval", _bn_eval_cases, _run_bn_eval,
+register(Spec("stable_training.batchnorm_eval", _bn_eval_cases, _run_bn_eval,
               "batch norm in eval mode"))
-register(Spec("stability.clip_by_global_norm", _clip_cases, call, "clipping by global norm"))
-register(Spec("stability.early_stopping", _early_cases, call, "early stopping"))
-register(Spec("stability.early", _experiment_case, value, "early stopping on digits"))
+register(Spec("stable_training.clip_by_global_norm", _clip_cases, call, "clipping by global norm"))
+register(Spec("stable_training.early_stopping", _early_cases, call, "early stopping"))
+register(Spec("stable_training.early", _experiment_case, value, "early stopping on digits"))

@@ -2,7 +2,7 @@
 clipping, early stopping, and a finder for the first non-finite value of a training step.
 
 NumPy functions are pure: they return new arrays and never write into their arguments.
-Conventions, matched to PyTorch where PyTorch has the same thing (tests/test_stability.py):
+Conventions, matched to PyTorch where PyTorch has the same thing (tests/test_stable_training.py):
 
 * ``p`` is the probability of *dropping* a unit (``torch.nn.Dropout(p)``); ``q = 1 − p`` is
   the probability of keeping it. A unit is kept where ``u < q`` for ``u = rng.random(x.shape)``.

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
-from solutions.gradient_descent import (
+from solutions.sgd import (
     gd_quadratic_closed_form,
     gradient_descent,
     max_stable_learning_rate,

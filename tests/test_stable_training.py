@@ -1,5 +1,5 @@
-"""solutions.stability: dropout (statistically, and against torch with torch's own mask), batch
-norm against torch.nn.BatchNorm1d and autograd, clipping against torch.nn.utils, early
+"""solutions.stable_training: dropout (statistically, and against torch with torch's own
+mask), batch norm against torch.nn.BatchNorm1d and autograd, clipping against torch.nn.utils, early
 stopping against an independent formulation, and the non-finite finder on known causes."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from torch import nn
 from torch.nn.functional import cross_entropy
 
-from solutions import stability as S  # noqa: N812
+from solutions import stable_training as S  # noqa: N812
 
 torch.set_num_threads(1)
 

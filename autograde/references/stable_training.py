@@ -16,7 +16,7 @@ from labkit.problems import (
     EX11_SEED,
     ex11_split,
 )
-from solutions import stability as ref
+from solutions import stable_training as ref
 
 
 def dropout(x, p, rng, train=True):
@@ -138,7 +138,7 @@ def _early_variant(late=False, ignore_min_delta=False):
 _EARLY_LATE = _early_variant(late=True)
 
 EXPECTED = {
-    "stability.dropout_train": Expected(dropout, mistakes=(
+    "stable_training.dropout_train": Expected(dropout, mistakes=(
         Mistake("not_scaled_at_train", "Inverted dropout divides the kept activations by "
                 "the keep probability 1 − p during training, so that their expectation is "
                 "x and nothing needs to change at test time.", _dropout_not_scaled),
@@ -146,19 +146,19 @@ EXPECTED = {
                 "where u < 1 − p and divide by 1 − p, not by p.",
                 _dropout_keep_drop_confused),
     )),
-    "stability.dropout_eval": Expected(dropout, mistakes=(
+    "stable_training.dropout_eval": Expected(dropout, mistakes=(
         Mistake("scaled_at_test", "With inverted dropout the scaling already happened "
                 "during training: in eval mode return x unchanged (scaling by 1 − p is "
                 "direct dropout's test-time rule).", _dropout_scaled_at_test),
         Mistake("dropped_at_test", "In eval mode nothing is dropped: return x unchanged.",
                 _dropout_dropped_at_test),
     )),
-    "stability.batchnorm_train": Expected(batchnorm_forward, mistakes=(
+    "stable_training.batchnorm_train": Expected(batchnorm_forward, mistakes=(
         Mistake("unbiased_in_normalisation", "Normalise the batch with its biased variance "
                 "(divide by n, x.var(axis=0)); the n/(n − 1) correction belongs only in the "
                 "running estimate.", _bn_variant(unbiased_normalisation=True)),
     )),
-    "stability.batchnorm_running": Expected(batchnorm_forward, mistakes=(
+    "stable_training.batchnorm_running": Expected(batchnorm_forward, mistakes=(
         Mistake("biased_running_var", "running_var stores the unbiased batch variance: "
                 "multiply the biased one by n/(n − 1) before mixing it in.",
                 _bn_variant(biased_running=True)),
@@ -166,12 +166,12 @@ EXPECTED = {
                 "running = (1 − momentum)·running + momentum·batch.",
                 _bn_variant(reversed_momentum=True)),
     )),
-    "stability.batchnorm_eval": Expected(batchnorm_forward, mistakes=(
+    "stable_training.batchnorm_eval": Expected(batchnorm_forward, mistakes=(
         Mistake("batch_stats_in_eval", "In eval mode normalise with running_mean and "
                 "running_var, not with the statistics of the batch (a batch of one would "
                 "always give beta).", _bn_variant(batch_stats_in_eval=True)),
     )),
-    "stability.clip_by_global_norm": Expected(clip_by_global_norm, mistakes=(
+    "stable_training.clip_by_global_norm": Expected(clip_by_global_norm, mistakes=(
         Mistake("per_tensor", "Clip all gradients together: one factor "
                 "min(max_norm / (total_norm + 1e-6), 1) computed from the norm of all "
                 "tensors concatenated, not one per tensor.", _clip_per_tensor),
@@ -181,14 +181,14 @@ EXPECTED = {
         Mistake("no_eps", "Divide by total_norm + 1e-6 (as PyTorch does); it matters when "
                 "the gradients are tiny.", _clip_no_eps),
     )),
-    "stability.early_stopping": Expected(early_stopping, mistakes=(
+    "stable_training.early_stopping": Expected(early_stopping, mistakes=(
         Mistake("patience_off_by_one", "Stop as soon as the number of epochs without "
                 "improvement *reaches* patience (patience=3: the third bad epoch in a row "
                 "is the last one).", _EARLY_LATE),
         Mistake("min_delta_ignored", "An improvement must beat the best loss by more than "
                 "min_delta: value < best − min_delta.", _early_variant(ignore_min_delta=True)),
     )),
-    "stability.early": Expected(Computed(run_experiment), rtol=1e-6, atol=1e-9,
+    "stable_training.early": Expected(Computed(run_experiment), rtol=1e-6, atol=1e-9,
                                 check_dtype=False,
                                 mistakes=(
         Mistake("patience_off_by_one", "Your early_stopping stops one epoch late (see "
