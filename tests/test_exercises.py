@@ -63,3 +63,17 @@ def test_release_holds_no_solution_and_no_hidden_test(graded, exercise):
     text = release.read_text()
     for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "labkit.checks", "Model answer"):
         assert marker not in text
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_each_topic_has_one_name_across_the_three_layers(exercise):
+    """A check id's topic names the kernel's cases, the grader's references and the reference
+    implementations alike: labkit/checks/T.py, autograde/references/T.py, solutions/T.py."""
+    import importlib
+
+    topics = {check_id.split(".", 1)[0] for cell, _ in _cells(exercise)
+              for check_id in checks_in(cell.source)}
+    assert len(topics) == 1, topics
+    (topic,) = topics
+    for package in ("labkit.checks", "autograde.references", "solutions"):
+        importlib.import_module(f"{package}.{topic}")

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.optim import lr_scheduler as tls
 
+from solutions import cyclical as C  # noqa: N812
 from solutions import schedules as S  # noqa: N812
 
 HORIZON = 1500
@@ -59,21 +60,21 @@ CASES = [
      lambda o: tls.CosineAnnealingWarmRestarts(o, T_0=20, T_mult=2, eta_min=0.01),
      lambda k: S.cosine_restarts(k, 0.1, 20, 2, 0.01)),
     ("CyclicLR triangular", lambda o: tls.CyclicLR(o, 0.01, 0.1, step_size_up=100),
-     lambda k: S.cyclical(k, 0.01, 0.1, 100)),
+     lambda k: C.cyclical(k, 0.01, 0.1, 100)),
     ("CyclicLR triangular2 asymmetric",
      lambda o: tls.CyclicLR(o, 0.001, 0.1, step_size_up=70, step_size_down=130,
                             mode="triangular2"),
-     lambda k: S.cyclical(k, 0.001, 0.1, 70, 130, "triangular2")),
+     lambda k: C.cyclical(k, 0.001, 0.1, 70, 130, "triangular2")),
     ("CyclicLR exp_range", lambda o: tls.CyclicLR(o, 0.01, 0.1, step_size_up=80,
                                                   mode="exp_range", gamma=0.999),
-     lambda k: S.cyclical(k, 0.01, 0.1, 80, mode="exp_range", gamma=0.999)),
+     lambda k: C.cyclical(k, 0.01, 0.1, 80, mode="exp_range", gamma=0.999)),
     ("OneCycleLR", lambda o: tls.OneCycleLR(o, max_lr=0.5, total_steps=HORIZON),
-     lambda k: S.one_cycle(k, 0.5, HORIZON)),
+     lambda k: C.one_cycle(k, 0.5, HORIZON)),
     ("OneCycleLR linear three-phase",
      lambda o: tls.OneCycleLR(o, max_lr=0.5, total_steps=HORIZON, pct_start=0.25,
                               anneal_strategy="linear", three_phase=True, div_factor=10.0,
                               final_div_factor=100.0),
-     lambda k: S.one_cycle(k, 0.5, HORIZON, 0.25, "linear", 10.0, 100.0, True)),
+     lambda k: C.one_cycle(k, 0.5, HORIZON, 0.25, "linear", 10.0, 100.0, True)),
 ]
 
 
@@ -87,7 +88,7 @@ def test_cyclical_momentum_matches_torch():
     _, momenta = _torch_lrs(lambda o: tls.CyclicLR(o, 0.01, 0.1, step_size_up=60,
                                                    step_size_down=40, mode="triangular2",
                                                    base_momentum=0.85, max_momentum=0.95))
-    ours = [S.cyclical_momentum(k, 0.85, 0.95, 60, 40, "triangular2") for k in range(HORIZON)]
+    ours = [C.cyclical_momentum(k, 0.85, 0.95, 60, 40, "triangular2") for k in range(HORIZON)]
     _assert_same(ours, momenta)
 
 
@@ -95,24 +96,24 @@ def test_cyclical_momentum_matches_torch():
 def test_one_cycle_momentum_matches_torch(three_phase):
     _, momenta = _torch_lrs(lambda o: tls.OneCycleLR(o, max_lr=0.5, total_steps=HORIZON,
                                                      three_phase=three_phase))
-    ours = [S.one_cycle(k, 0.5, HORIZON, three_phase=three_phase,
+    ours = [C.one_cycle(k, 0.5, HORIZON, three_phase=three_phase,
                         momentum_range=(0.85, 0.95)) for k in range(HORIZON)]
     _assert_same(ours, momenta)
 
 
 def test_one_cycle_refuses_steps_past_the_end():
     with pytest.raises(ValueError, match="total_steps"):
-        S.one_cycle(11, 0.1, 10)
+        C.one_cycle(11, 0.1, 10)
 
 
 def test_cyclical_scheduler_class_drops_into_a_torch_loop():
-    ours, _ = _torch_lrs(lambda o: S.CyclicalLR(o, 0.001, 0.1, 70, 130, "triangular2"))
+    ours, _ = _torch_lrs(lambda o: C.CyclicalLR(o, 0.001, 0.1, 70, 130, "triangular2"))
     theirs, _ = _torch_lrs(lambda o: tls.CyclicLR(o, 0.001, 0.1, step_size_up=70,
                                                   step_size_down=130, mode="triangular2",
                                                   cycle_momentum=False))
     _assert_same(ours, theirs)
     with pytest.raises(ValueError, match="mode"):
-        S.CyclicalLR(torch.optim.SGD([torch.zeros(1)], lr=0.1), 0.1, 1.0, mode="sawtooth")
+        C.CyclicalLR(torch.optim.SGD([torch.zeros(1)], lr=0.1), 0.1, 1.0, mode="sawtooth")
 
 
 # -- reduce on plateau -----------------------------------------------------------------------
@@ -199,7 +200,7 @@ def test_cosine_stays_between_its_bounds(step, T_max, eta_min):  # noqa: N803
        st.sampled_from(["triangular", "triangular2", "exp_range"]))
 @settings(max_examples=200, deadline=None)
 def test_cyclical_stays_in_its_band_and_starts_at_base(step, up, down, mode):
-    lr = S.cyclical(step, 0.01, 0.1, up, down, mode, gamma=0.999)
+    lr = C.cyclical(step, 0.01, 0.1, up, down, mode, gamma=0.999)
     assert 0.01 - 1e-12 <= lr <= 0.1 + 1e-12
-    assert S.cyclical(0, 0.01, 0.1, up, down, mode) == pytest.approx(0.01)
-    assert S.cyclical(up, 0.01, 0.1, up, down, "triangular") == pytest.approx(0.1)
+    assert C.cyclical(0, 0.01, 0.1, up, down, mode) == pytest.approx(0.01)
+    assert C.cyclical(up, 0.01, 0.1, up, down, "triangular") == pytest.approx(0.1)

@@ -17,7 +17,7 @@ from labkit.problems import (
     EX07_SMOOTH,
     EX07_START_LR,
 )
-from solutions import schedules as ref
+from solutions import cyclical as ref
 
 
 def triangular(step, base_lr, max_lr, step_size):
@@ -35,7 +35,7 @@ def one_cycle(step, max_lr, total_steps, pct_start=0.3, div_factor=25.0,
 
 
 class CyclicalScheduler(ref.CyclicalLR):
-    """The exercise's signature of :class:`solutions.schedules.CyclicalLR`."""
+    """The exercise's signature of :class:`solutions.cyclical.CyclicalLR`."""
 
     def __init__(self, optimizer, base_lr, max_lr, step_size, mode="triangular", gamma=1.0):
         super().__init__(optimizer, base_lr, max_lr, step_size, mode=mode, gamma=gamma)

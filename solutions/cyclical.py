@@ -1,4 +1,12 @@
-"""The learning-rate range test (Smith, 2017, "Cyclical learning rates for training neural
+"""Chapter 7: cyclical learning rates and the learning-rate range test.
+
+**Cycles.** :func:`cyclical` (``torch.optim.lr_scheduler.CyclicLR``, lr and momentum through
+:func:`cyclical_momentum`) and :func:`one_cycle` (``OneCycleLR``) are closed-form functions of
+the step with the conventions of :mod:`solutions.schedules` (``step = 0`` is the rate of the
+first update; ``tests/test_schedules.py`` compares them with PyTorch over thousands of steps).
+:class:`CyclicalLR` wraps :func:`cyclical` as a ``torch.optim.lr_scheduler.LRScheduler``.
+
+**The range test** (Smith, 2017, "Cyclical learning rates for training neural
 networks", WACV, §3.3): train for a few hundred mini-batches while the rate grows
 exponentially from tiny to huge, record the loss, and read a good rate off the curve.
 
@@ -16,11 +24,120 @@ import math
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
 
 
+# -- cycles ----------------------------------------------------------------------------------
+def _triangle(step: int, step_size_up: int, step_size_down: int) -> tuple[int, float]:
+    """The cycle number (from 1) and the height in it, 0 at the ends and 1 at the peak."""
+    total = step_size_up + step_size_down
+    cycle = math.floor(1 + step / total)
+    x = 1.0 + step / total - cycle
+    ratio = step_size_up / total
+    return cycle, (x / ratio if x <= ratio else (x - 1) / (ratio - 1))
+
+
+def cyclical(step: int, base_lr: float, max_lr: float, step_size_up: int = 2000,
+             step_size_down: int | None = None,
+             mode: Literal["triangular", "triangular2", "exp_range"] = "triangular",
+             gamma: float = 1.0) -> float:
+    """Cyclical learning rate (Smith, 2017): between ``base_lr`` and ``max_lr`` and back.
+
+    ``triangular`` keeps the amplitude; ``triangular2`` halves it every cycle
+    (``1/2^(cycle−1)``); ``exp_range`` multiplies it by ``γ^step``.
+    """
+    cycle, height = _triangle(step, step_size_up, step_size_down or step_size_up)
+    if mode == "triangular2":
+        scale = 0.5 ** (cycle - 1)  # = 1/2^(cycle−1) exactly, and no overflow late on
+    elif mode == "exp_range":
+        scale = gamma**step
+    else:
+        scale = 1.0
+    return base_lr + (max_lr - base_lr) * height * scale
+
+
+def cyclical_momentum(step: int, base_momentum: float = 0.8, max_momentum: float = 0.9,
+                      step_size_up: int = 2000, step_size_down: int | None = None,
+                      mode: str = "triangular", gamma: float = 1.0) -> float:
+    """The momentum that cycles against the rate: at ``max_momentum`` when the rate is at
+    ``base_lr`` and at ``base_momentum`` at the rate's peak (Smith, 2018)."""
+    return max_momentum + base_momentum - cyclical(
+        step, base_momentum, max_momentum, step_size_up, step_size_down, mode, gamma)
+
+
+def _anneal(start: float, end: float, pct: float, how: str) -> float:
+    if how == "cos":
+        return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+    return (end - start) * pct + start
+
+
+def _one_cycle_phases(total_steps: int, pct_start: float, three_phase: bool):
+    """(end step, start key, end key) of each phase, as PyTorch lays them out."""
+    if three_phase:
+        return [(float(pct_start * total_steps) - 1, "initial", "max"),
+                (float(2 * pct_start * total_steps) - 2, "max", "initial"),
+                (total_steps - 1, "initial", "min")]
+    return [(float(pct_start * total_steps) - 1, "initial", "max"),
+            (total_steps - 1, "max", "min")]
+
+
+def one_cycle(step: int, max_lr: float, total_steps: int, pct_start: float = 0.3,
+              anneal: Literal["cos", "linear"] = "cos", div_factor: float = 25.0,
+              final_div_factor: float = 1e4, three_phase: bool = False,
+              momentum_range: tuple[float, float] | None = None) -> float:
+    """One-cycle policy (Smith & Topin, 2019): up from ``max_lr/div_factor`` to ``max_lr``
+    during the first ``pct_start`` of the run, then down to ``initial/final_div_factor``.
+
+    ``three_phase`` goes back down to the initial rate symmetrically before the final
+    annihilation phase. With ``momentum_range=(base, max)`` the function returns the momentum
+    instead, which moves against the rate (max → base → max).
+    """
+    if step > total_steps:
+        raise ValueError(f"step {step} is past total_steps={total_steps}")
+    initial = max_lr / div_factor
+    values = {"initial": initial, "max": max_lr, "min": initial / final_div_factor}
+    if momentum_range is not None:
+        base, top = momentum_range
+        values = {"initial": top, "max": base, "min": top}
+    start = 0.0
+    phases = _one_cycle_phases(total_steps, pct_start, three_phase)
+    for i, (end, start_key, end_key) in enumerate(phases):
+        if step <= end or i == len(phases) - 1:
+            pct = (step - start) / (end - start)
+            return _anneal(values[start_key], values[end_key], pct, anneal)
+        start = end
+    raise AssertionError("unreachable")
+
+
+class CyclicalLR(torch.optim.lr_scheduler.LRScheduler):
+    """:func:`cyclical` as a PyTorch scheduler: call ``step()`` after every batch.
+
+    Like ``torch.optim.lr_scheduler.CyclicLR`` (without momentum cycling): the learning rate of
+    every parameter group starts at ``base_lr`` and follows the cycle.
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer, base_lr: float, max_lr: float,
+                 step_size_up: int = 2000, step_size_down: int | None = None,
+                 mode: Literal["triangular", "triangular2", "exp_range"] = "triangular",
+                 gamma: float = 1.0, last_epoch: int = -1) -> None:
+        if mode not in ("triangular", "triangular2", "exp_range"):
+            raise ValueError(f"mode must be triangular, triangular2 or exp_range, not {mode!r}")
+        self.cycle = dict(base_lr=base_lr, max_lr=max_lr, step_size_up=step_size_up,
+                          step_size_down=step_size_down, mode=mode, gamma=gamma)
+        if last_epoch == -1:
+            for group in optimizer.param_groups:
+                group["lr"] = base_lr
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        lr = cyclical(self.last_epoch, **self.cycle)
+        return [lr for _ in self.optimizer.param_groups]
+
+
+# -- the range test ---------------------------------------------------------------------------
 @dataclass
 class RangeTestResult:
     """The sweep: rate, raw loss and debiased smoothed loss at each step, and suggestions.

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from solutions.range_test import (
+from solutions.cyclical import (
     debiased_ema,
     exponential_rates,
     lr_find,
