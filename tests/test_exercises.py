@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import nbformat
 import pytest
 
 from autograde.course import exercise_ids, exercise_notebook
@@ -61,8 +62,11 @@ def test_source_scores_full_and_release_scores_zero(graded, exercise):
 def test_release_holds_no_solution_and_no_hidden_test(graded, exercise):
     release = graded[exercise].course.root / "release" / exercise / f"{exercise}.ipynb"
     text = release.read_text()
-    for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "labkit.checks", "Model answer"):
+    for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "Model answer"):
         assert marker not in text
+    # The exercise's fixed problem is imported from labkit.checks.<topic>; no check is run.
+    source = "\n".join(cell.source for cell in nbformat.read(release, as_version=4).cells)
+    assert not checks_in(source) and "import check" not in source
 
 
 @pytest.mark.parametrize("exercise", EXERCISES)

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from scipy import stats
 from torch import nn
 
-from labkit.problems import EX10_CONSTANT, EX10_HIDDEN, ex10_data, ex10_mlp
+from labkit.checks.initialization import EX10_CONSTANT, EX10_HIDDEN, ex10_data, ex10_mlp
 from solutions import initialization as I  # noqa: N812
 
 torch.set_num_threads(1)

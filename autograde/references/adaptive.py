@@ -11,8 +11,8 @@ import functools
 import numpy as np
 
 from autograde.references import Computed, Expected, Mistake, optimizer_variant
+from labkit.checks.adaptive import EX04_SETTINGS, EX04_STEPS
 from labkit.functions import ROSENBROCK
-from labkit.problems import EX04_SETTINGS, EX04_STEPS
 from solutions import adaptive as ref
 from solutions.adaptive import Adam, adam_update
 

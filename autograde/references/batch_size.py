@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from autograde.references import Computed, Expected, Mistake
-from labkit.problems import EX09_BATCHES, EX09_DRAWS, EX09_SEED, EX09_W, EX09_X, EX09_Y
+from labkit.checks.batch_size import EX09_BATCHES, EX09_DRAWS, EX09_SEED, EX09_W, EX09_X, EX09_Y
 from solutions import batch_size as ref
 
 

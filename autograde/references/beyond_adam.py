@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograde.references import Computed, Expected, Mistake, optimizer_variant
-from labkit.problems import EX05_LR, EX05_STEPS, EX05_WEIGHT_DECAY, EX05_X, EX05_Y
+from labkit.checks.beyond_adam import EX05_LR, EX05_STEPS, EX05_WEIGHT_DECAY, EX05_X, EX05_Y
 from solutions import adaptive, beyond_adam
 from solutions.adaptive import adam_update
 from solutions.beyond_adam import AdamW

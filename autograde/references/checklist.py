@@ -7,7 +7,7 @@ import functools
 import numpy as np
 
 from autograde.references import Computed, Expected, Mistake
-from labkit.problems import EX13_HIDDEN, EX13_LR, EX13_SEED, EX13_STEPS, EX13_SUBSET
+from labkit.checks.checklist import EX13_HIDDEN, EX13_LR, EX13_SEED, EX13_STEPS, EX13_SUBSET
 from solutions import checklist as ref
 
 

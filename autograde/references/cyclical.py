@@ -7,9 +7,7 @@ import math
 import numpy as np
 
 from autograde.references import Computed, Expected, Mistake
-from labkit.data import digits
-from labkit.models import softmax_regression
-from labkit.problems import (
+from labkit.checks.cyclical import (
     EX07_BATCH,
     EX07_END_LR,
     EX07_ITERS,
@@ -17,6 +15,8 @@ from labkit.problems import (
     EX07_SMOOTH,
     EX07_START_LR,
 )
+from labkit.data import digits
+from labkit.models import softmax_regression
 from solutions import cyclical as ref
 
 

@@ -10,9 +10,16 @@ from collections.abc import Callable
 import numpy as np
 
 from autograde.references import Computed, Expected, Mistake
+from labkit.checks.ensembles import (
+    EX12_BATCH,
+    EX12_DECAY,
+    EX12_EPOCHS,
+    EX12_HIDDEN,
+    EX12_LR,
+    EX12_SEEDS,
+)
 from labkit.data import digits
 from labkit.numpy_mlp import init_mlp, mlp_logits, mlp_loss, nll
-from labkit.problems import EX12_BATCH, EX12_DECAY, EX12_EPOCHS, EX12_HIDDEN, EX12_LR, EX12_SEEDS
 from solutions import ensembles as ref
 
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from autograde.references import Computed, Expected, Mistake
-from labkit.problems import (
+from labkit.checks.initialization import (
     EX10_CONSTANT,
     EX10_DEPTH,
     EX10_HIDDEN,

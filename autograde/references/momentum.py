@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from autograde.references import Computed, Expected, Mistake, optimizer_variant
-from labkit.problems import (
+from labkit.checks.momentum import (
     EX02_LR,
     EX02_MAX_STEPS,
     EX02_MOMENTA,

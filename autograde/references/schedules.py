@@ -7,9 +7,9 @@ import math
 import numpy as np
 
 from autograde.references import Computed, Expected, Mistake
+from labkit.checks.schedules import EX06_BATCH, EX06_EPOCHS, EX06_LR, EX06_SEED, EX06_WARMUP
 from labkit.data import digits
 from labkit.models import softmax_regression
-from labkit.problems import EX06_BATCH, EX06_EPOCHS, EX06_LR, EX06_SEED, EX06_WARMUP
 from solutions import schedules as ref
 
 

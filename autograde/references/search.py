@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograde.references import Computed, Expected, Mistake
-from labkit.problems import EX08_BUDGET, EX08_SEEDS, EX08_SPACE, ex08_objective
+from labkit.checks.search import EX08_BUDGET, EX08_SEEDS, EX08_SPACE, ex08_objective
 from solutions import search as ref
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from autograde.references import Computed, Expected, Mistake
+from labkit.checks.second_order import EX03_NEWTON_STEPS, EX03_STARTS
 from labkit.functions import CUBIC
-from labkit.problems import EX03_NEWTON_STEPS, EX03_STARTS
 from solutions import second_order as ref
 
 

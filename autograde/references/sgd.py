@@ -7,8 +7,8 @@ import functools
 import numpy as np
 
 from autograde.references import Expected, Mistake
+from labkit.checks.sgd import EX01_QUADRATIC
 from labkit.models import softmax_regression
-from labkit.problems import EX01_QUADRATIC
 from solutions import sgd as ref
 
 

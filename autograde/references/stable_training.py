@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograde.references import Computed, Expected, Mistake
-from labkit.problems import (
+from labkit.checks.stable_training import (
     EX11_DEPTH,
     EX11_HIDDEN,
     EX11_LR,

@@ -7,6 +7,16 @@ import numpy as np
 from labkit.checks import Case, Spec, call, call_keeping_inputs, register, value
 from labkit.checks.optimizers import optimizer_cases, train_two_tensors
 
+# -- exercise 04's fixed problem (the notebook imports it from here) -------------------------------
+EX04_STEPS = 500
+"""Exercise 04: steps each adaptive method takes on Rosenbrock's function from its start."""
+EX04_SETTINGS = {
+    "adagrad": dict(lr=0.5),
+    "rmsprop": dict(lr=0.01, alpha=0.9),
+    "adam": dict(lr=0.05, beta1=0.9, beta2=0.999),
+}
+"""Exercise 04: hyperparameters of each method (the rest are the functions' defaults)."""
+
 _SHAPES = [(3,), (2, 4), (5,), (1, 3, 2)]
 
 

@@ -9,6 +9,24 @@ import numpy as np
 from labkit.checks import Case, Spec, call, register, value
 
 
+# -- exercise 09's fixed problem (the notebook imports it from here) -------------------------------
+def _ex09_problem() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(9)
+    X = rng.standard_normal((256, 5))
+    y = X @ rng.standard_normal(5) + 0.5 * rng.standard_normal(256)
+    return X, y
+
+
+EX09_X, EX09_Y = _ex09_problem()
+"""Exercise 09: least squares ``½·mean((Xw − y)²)`` on N = 256 examples whose gradient noise
+is measured at ``EX09_W`` for each batch size in ``EX09_BATCHES`` (sampling without
+replacement, ``EX09_DRAWS`` batches each, a generator seeded with ``EX09_SEED``)."""
+EX09_W = np.zeros(5)
+EX09_BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 192)
+EX09_DRAWS = 300
+EX09_SEED = 9
+
+
 def _least_squares(seed: int, n: int, d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A least-squares problem and a point away from its minimum."""
     rng = np.random.default_rng(seed)

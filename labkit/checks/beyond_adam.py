@@ -7,6 +7,22 @@ import numpy as np
 from labkit.checks import Case, Spec, call, register, value
 from labkit.checks.optimizers import optimizer_cases, train_two_tensors
 
+
+# -- exercise 05's fixed problem (the notebook imports it from here) -------------------------------
+def _ex05_problem() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(5)
+    scales = np.array([1.0, 10.0, 0.1, 3.0, 0.3])  # badly scaled features
+    X = rng.standard_normal((64, 5)) * scales
+    y = X @ rng.standard_normal(5) + 0.1 * rng.standard_normal(64)
+    return X, y
+
+
+EX05_X, EX05_Y = _ex05_problem()
+"""Exercise 05: least squares ``½·mean((Xw − y)²)`` with features on very different scales."""
+EX05_LR = 0.05
+EX05_WEIGHT_DECAY = 0.1
+EX05_STEPS = 300
+
 _NAMES = ("x", "g", "m", "v", "t", "lr", "beta1", "beta2", "eps")
 
 

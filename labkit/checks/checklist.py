@@ -6,6 +6,16 @@ import numpy as np
 
 from labkit.checks import Case, Spec, call, register, value
 
+# -- exercise 13's fixed problem (the notebook imports it from here) -------------------------------
+EX13_SUBSET = 20
+"""Exercise 13: the first EX13_SUBSET training examples of ``labkit.data.digits(seed=0)`` are
+overfitted by ``labkit.models.mlp(64, EX13_HIDDEN, 10, seed=EX13_SEED)`` with full-batch plain
+SGD (``torch.optim.SGD(model.parameters(), lr=EX13_LR)``) for EX13_STEPS updates."""
+EX13_HIDDEN = 32
+EX13_SEED = 13
+EX13_LR = 0.1
+EX13_STEPS = 100
+
 
 # -- functions whose gradients are checked (they keep the dtype of their input) ---------------
 def wave(x):

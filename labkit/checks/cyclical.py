@@ -5,6 +5,15 @@ from __future__ import annotations
 from labkit.checks import Case, Spec, register, value
 from labkit.checks.schedules import _curve
 
+# -- exercise 07's fixed problem (the notebook imports it from here) -------------------------------
+EX07_START_LR = 1e-4
+"""Exercise 07: an exponential learning-rate sweep on softmax regression (digits)."""
+EX07_END_LR = 30.0
+EX07_ITERS = 80
+EX07_BATCH = 64
+EX07_SMOOTH = 0.9
+EX07_SEED = 7
+
 
 def _triangular_cases() -> list[Case]:
     return [Case((horizon, base, top, size), (), f"steps 0…{horizon - 1} with base_lr={base}, "

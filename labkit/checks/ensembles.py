@@ -6,6 +6,17 @@ import numpy as np
 
 from labkit.checks import Case, Spec, call, call_keeping_inputs, register, value
 
+# -- exercise 12's fixed problem (the notebook imports it from here) -------------------------------
+EX12_SEEDS = tuple(range(100, 108))
+"""Exercise 12: one member of the ensemble per seed — ``labkit.numpy_mlp`` networks trained with
+plain SGD on the digits (split ``digits(seed=0)``), each seed drawing its own initialisation and
+shuffles."""
+EX12_HIDDEN = 32
+EX12_EPOCHS = 4
+EX12_LR = 0.5
+EX12_BATCH = 16
+EX12_DECAY = 0.98
+
 
 def _average_cases() -> list[Case]:
     rng = np.random.default_rng(1201)

@@ -8,6 +8,51 @@ import numpy as np
 
 from labkit.checks import Case, Spec, call, register, value
 
+# -- exercise 10's fixed problem (the notebook imports it from here) -------------------------------
+EX10_SEED = 10
+"""Exercise 10 (initialization): the seed of every generator the experiments draw from."""
+EX10_SAMPLES = 500
+"""Exercise 10, symmetry: a one-hidden-layer tanh MLP on the first 500 digits training images."""
+EX10_HIDDEN = 16
+EX10_CONSTANT = 0.1
+EX10_LR = 0.5
+EX10_STEPS = 300
+EX10_DEPTH = 20
+"""Exercise 10, depth: a 20-layer MLP of width 128 (no biases) fed a fixed Gaussian batch."""
+EX10_WIDTH = 128
+EX10_SMALL_STD = 0.01
+EX10_INPUTS = np.random.default_rng(EX10_SEED).standard_normal((256, EX10_WIDTH))
+EX10_INPUTS.setflags(write=False)
+
+
+def ex10_data() -> tuple[np.ndarray, np.ndarray]:
+    """Exercise 10: the ``EX10_SAMPLES`` first (standardised) digits training images, labels."""
+    from labkit.data import digits
+
+    split = digits()
+    return split.X_train[:EX10_SAMPLES], split.y_train[:EX10_SAMPLES]
+
+
+def ex10_mlp(params: tuple, X: np.ndarray, y: np.ndarray) -> tuple[float, tuple]:
+    """Mean cross-entropy of ``softmax(tanh(X W1ᵀ + b1) W2ᵀ + b2)`` and its gradients.
+
+    ``params = (W1, b1, W2, b2)`` with weights laid out ``(out, in)`` as in ``torch.nn.Linear``;
+    returns ``(loss, (dW1, db1, dW2, db2))``.
+    """
+    W1, b1, W2, b2 = params
+    n = len(y)
+    h = np.tanh(X @ W1.T + b1)
+    logits = h @ W2.T + b2
+    logits = logits - logits.max(axis=1, keepdims=True)
+    probs = np.exp(logits)
+    probs /= probs.sum(axis=1, keepdims=True)
+    loss = -float(np.mean(np.log(probs[np.arange(n), y])))
+    d_logits = probs
+    d_logits[np.arange(n), y] -= 1.0
+    d_logits /= n
+    d_pre = (d_logits @ W2) * (1.0 - h**2)
+    return loss, (d_pre.T @ X, d_pre.sum(axis=0), d_logits.T @ h, d_logits.sum(axis=0))
+
 _FAN_SHAPES = [(10, 784), (784, 10), (64, 3, 7, 7), (16, 8, 5), (3, 4, 2, 2, 2), (5, 5),
                (1, 100), (32, 32, 1, 1)]
 

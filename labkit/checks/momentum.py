@@ -8,6 +8,15 @@ from labkit.checks import Case, Spec, call, call_keeping_inputs, register, value
 from labkit.checks.optimizers import optimizer_cases, train_two_tensors
 from labkit.functions import ROSENBROCK, quadratic
 
+# -- exercise 02's fixed problem (the notebook imports it from here) -------------------------------
+EX02_QUADRATIC = np.diag([1.0, 50.0])
+"""Exercise 02: an ill-conditioned bowl (κ = 50) on which momentum values are compared."""
+EX02_START = np.array([1.0, 1.0])
+EX02_LR = 0.01
+EX02_TOLERANCE = 1e-6
+EX02_MAX_STEPS = 5000
+EX02_MOMENTA = (0.0, 0.5, 0.9, 0.95, 0.99)
+
 
 def _step_cases(seed: int) -> list[Case]:
     rng = np.random.default_rng(seed)

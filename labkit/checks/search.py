@@ -6,6 +6,19 @@ import numpy as np
 
 from labkit.checks import Case, Spec, call, register, value
 
+# -- exercise 08's fixed problem (the notebook imports it from here) -------------------------------
+EX08_SPACE = {"lr": (1e-4, 1.0, "log"), "weight_decay": (1e-6, 1e-2, "log")}
+"""Exercise 08: a search space, name → (low, high, "log" or "linear")."""
+EX08_BUDGET = 9
+EX08_SEEDS = tuple(range(20))
+
+
+def ex08_objective(params: dict[str, float]) -> float:
+    """A validation loss where only the learning rate matters much (Bergstra & Bengio's
+    setting): its best value is at lr = 10^-1.7 ≈ 0.02, almost whatever the weight decay."""
+    return (float(np.log10(params["lr"])) + 1.7) ** 2 + 0.01 * (
+        float(np.log10(params["weight_decay"])) + 4) ** 2 + 0.2
+
 
 def _log_uniform_cases() -> list[Case]:
     return [Case((seed, low, high, size), (), f"rng=np.random.default_rng({seed}), low={low}, "

@@ -7,6 +7,12 @@ import numpy as np
 from labkit.checks import Case, Spec, call, register, value
 from labkit.functions import ROSENBROCK, quadratic
 
+# -- exercise 03's fixed problem (the notebook imports it from here) -------------------------------
+EX03_STARTS = np.array([[0.4, 0.3], [2.0, -1.5], [-0.3, 0.6], [-1.7, -0.2],
+                        [0.9, 2.5], [-0.6, -1.8], [1.3, -0.4], [-2.2, 1.1]])
+"""Exercise 03: starting points of Newton's method on ``labkit.functions.CUBIC``."""
+EX03_NEWTON_STEPS = 20
+
 
 def _rotated(rng: np.random.Generator, eigenvalues) -> np.ndarray:
     d = len(eigenvalues)

@@ -9,6 +9,12 @@ import numpy as np
 from labkit.checks import Case, Spec, call, call_keeping_inputs, register, value
 from labkit.functions import ROSENBROCK, quadratic
 
+# -- exercise 01's fixed problem (the notebook imports it from here) -------------------------------
+EX01_QUADRATIC = np.array([[6.0, 2.0, 0.0],
+                           [2.0, 5.0, 1.0],
+                           [0.0, 1.0, 3.0]])
+"""Exercise 01: the Hessian of ``f(x) = ½ xᵀAx`` whose critical learning rate is measured."""
+
 
 def _shape_label(name: str, array: np.ndarray) -> str:
     return f"{name}: {array.dtype} array of shape {array.shape}"

@@ -7,6 +7,32 @@ import numpy as np
 
 from labkit.checks import Case, Spec, call, register, value
 
+# -- exercise 11's fixed problem (the notebook imports it from here) -------------------------------
+EX11_TRAIN = 200
+"""Exercise 11: an MLP trained full-batch on the first ``EX11_TRAIN`` training digits,
+validated on the next ``EX11_VAL`` (early stopping), tested on the test split."""
+EX11_VAL = 300
+EX11_HIDDEN = 128
+EX11_DEPTH = 2
+EX11_SEED = 11
+EX11_LR = 0.05
+EX11_MOMENTUM = 0.9
+EX11_MAX_EPOCHS = 300
+EX11_PATIENCE = 10
+EX11_MIN_DELTA = 1e-3
+
+
+def ex11_split() -> tuple[np.ndarray, ...]:
+    """``(X_train, y_train, X_val, y_val, X_test, y_test)`` of exercise 11 (NumPy arrays,
+    float64 features): slices of ``labkit.data.digits(seed=0)``."""
+    from labkit.data import digits
+
+    split = digits(seed=0)
+    end = EX11_TRAIN + EX11_VAL
+    return (split.X_train[:EX11_TRAIN], split.y_train[:EX11_TRAIN],
+            split.X_train[EX11_TRAIN:end], split.y_train[EX11_TRAIN:end],
+            split.X_test, split.y_test)
+
 # -- dropout ------------------------------------------------------------------------------------
 _DROPOUT = [((6,), 0.5, 0), ((4, 5), 0.2, 1), ((3, 8), 0.75, 2), ((2, 3, 4), 0.1, 3),
             ((50,), 0.6, 4), ((5, 5), 0.0, 5)]
