@@ -166,8 +166,7 @@ def _carried_forward(check_id: str, variants: tuple[tuple[str, str], ...]) -> An
     exp = expected(check_id)
     functions = {}
     for argument, mistake in variants:
-        upstream = expected(exp.upstream[argument])
-        functions[argument] = next(m.answer for m in upstream.mistakes if m.name == mistake)
+        functions[argument] = _mistake_answer(exp.upstream[argument], mistake)
     alternative = exp.reference_with(**functions)
     spec = checks.spec(check_id)
     cases = list(spec.cases())
@@ -178,8 +177,27 @@ def _carried_forward(check_id: str, variants: tuple[tuple[str, str], ...]) -> An
 
 
 def _upstream_failures(exp: Expected, upstream: dict[str, Verdict]) -> list[tuple[str, Verdict]]:
-    return [(argument, upstream[cid]) for argument, cid in exp.upstream.items()
-            if cid in upstream and not upstream[cid].passed]
+    """The upstream checks that failed, each as (argument, verdict); a function whose values
+    passed but which changed its inputs in place counts by its ``no_mutation`` verdict."""
+    failures = []
+    for argument, cid in exp.upstream.items():
+        for judged in (cid, cid + NO_MUTATION):
+            if judged in upstream and not upstream[judged].passed:
+                failures.append((argument, upstream[judged]))
+                break
+    return failures
+
+
+def _mistake_answer(check_id: str, name: str) -> Any:
+    """The answer of the cataloged mistake ``name`` of ``check_id`` or of its derived
+    no-mutation check (whose ``in_place`` answer updates the inputs in place)."""
+    candidates = [check_id] + ([check_id + NO_MUTATION] if expected(check_id).no_mutation
+                               else [])
+    for candidate in candidates:
+        for mistake in expected(candidate).mistakes:
+            if mistake.name == name and mistake.answer is not None:
+                return mistake.answer
+    raise LookupError(f"{check_id} has no cataloged mistake {name!r} with an answer")
 
 
 def judged_ids(check_id: str) -> list[str]:

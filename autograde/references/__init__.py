@@ -61,6 +61,8 @@ class Expected:
             ``"<check id>.no_mutation"`` of this weight: the answer left its arguments as
             they were (the kernel side records them with ``call_keeping_inputs``).
         in_place_hint: how to fix an in-place change, for that check.
+        in_place_answer: a version of the answer that updates its inputs in place, so that
+            experiments built on a student's in-place function can be carried forward.
     """
 
     reference: Any
@@ -76,6 +78,7 @@ class Expected:
     no_mutation: float = 0.0
     in_place_hint: str = ("an input array was changed in place (x -= …, v *= …); build new "
                           "arrays and return them.")
+    in_place_answer: Any = None
 
     def reference_answer(self) -> Any:
         """What the grader runs on its cases (an experiment's value computed now if need be)."""
@@ -133,7 +136,7 @@ def expected(check_id: str) -> Expected:
         raise KeyError(f"no reference registered for check {check_id!r}")
     if base == check_id:
         return exp
-    in_place = Mistake("in_place", exp.in_place_hint, None, diagnosis=(
+    in_place = Mistake("in_place", exp.in_place_hint, exp.in_place_answer, diagnosis=(
         "the function wrote into its arguments, so the caller's arrays changed too."))
     return replace(exp, aspect="inputs_untouched", weight=exp.no_mutation, no_mutation=0.0,
                    mistakes=(in_place,), upstream={}, reference_with=None)

@@ -121,12 +121,34 @@ def _warmup_from_zero(step, base_lr, base_batch, batch_size, warmup_steps, decay
                                      start_lr=0.0)
 
 
+# -- carry-forward: the noise measured with the student's own minibatch_gradient -------------
+def gradient_noise_with(minibatch_gradient=minibatch_gradient):
+    """Part 2's measurement as the exercise writes it, on the given ``minibatch_gradient``."""
+    def gradient_noise(w, X, y, batch_size, draws, seed, replace=False):
+        rng, n = np.random.default_rng(seed), len(y)
+        full = minibatch_gradient(w, X, y, np.arange(n))
+        squared = [np.sum((minibatch_gradient(w, X, y, ref.sample_indices(
+            rng, n, batch_size, replace)) - full) ** 2) for _ in range(draws)]
+        return float(np.sqrt(np.mean(squared)))
+    return gradient_noise
+
+
+def noise_slopes_with(noise_fn=None, minibatch_gradient=None) -> dict:
+    """Part 4 with the given ``gradient_noise`` (or one built on ``minibatch_gradient``)."""
+    if noise_fn is None:
+        noise_fn = (gradient_noise_with(minibatch_gradient) if minibatch_gradient
+                    else gradient_noise_with())
+    return _noise_slopes(noise_fn=noise_fn)
+
+
 EXPECTED = {
     "batch_size.minibatch_gradient": Expected(minibatch_gradient, mistakes=(
         Mistake("summed", "Average over the batch, X_B.T @ (X_B w − y_B) / B: a sum grows in "
                 "proportion to the batch size, and so would every step.", _gradient_summed),
     )),
-    "batch_size.gradient_noise": Expected(gradient_noise, mistakes=(
+    "batch_size.gradient_noise": Expected(gradient_noise,
+            upstream={"minibatch_gradient": "batch_size.minibatch_gradient"},
+            reference_with=gradient_noise_with, mistakes=(
         Mistake("with_replacement", "Draw the batch with rng.choice(N, size=batch_size, "
                 "replace=replace): with replace=False the indices must be distinct (a "
                 "shuffled epoch never repeats an example).", _noise_with_replacement),
@@ -145,16 +167,19 @@ EXPECTED = {
                 "with σ² the mean of |g_i − G|² over the N examples (not (N − B)/N).",
                 _predicted_correction_over_n),
     )),
-    "batch_size.noise_slopes": Expected(Computed(_noise_slopes), rtol=1e-6, atol=1e-9,
+    "batch_size.noise_slopes": Expected(Computed(_noise_slopes),
+            upstream={"noise_fn": "batch_size.gradient_noise",
+                      "minibatch_gradient": "batch_size.minibatch_gradient"},
+            reference_with=noise_slopes_with, rtol=1e-6, atol=1e-9,
                                         check_dtype=False, mistakes=(
         Mistake("with_replacement", "The experiment samples without replacement "
                 "(replace=False); check that gradient_noise passes it on to rng.choice.",
-                _noise_slopes(noise_fn=_noise_with_replacement)),
+                Computed(_noise_slopes, noise_fn=_noise_with_replacement)),
         Mistake("linear_axes", "Fit the line to (log B, log noise): np.polyfit(np.log(B), "
                 "np.log(noise), 1)[0]. A slope on linear axes is not the exponent of a power "
-                "law.", _noise_slopes(slope_fn=_slope_linear_axes)),
+                "law.", Computed(_noise_slopes, slope_fn=_slope_linear_axes)),
         Mistake("summed", "Your minibatch_gradient sums over the batch instead of averaging "
-                "(see Part 1).", _noise_slopes(noise_fn=_noise_summed)),
+                "(see Part 1).", Computed(_noise_slopes, noise_fn=_noise_summed)),
     )),
     "batch_size.time_to_target": Expected(time_to_target, check_dtype=False, mistakes=(
         Mistake("no_overhead", "A step costs overhead + per_example · B: the fixed overhead "

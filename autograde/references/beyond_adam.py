@@ -146,6 +146,25 @@ _AdamWMaxOfVHat = optimizer_variant(
 _MAX_OF_V_HAT = ("AMSGrad keeps the maximum of the raw second moment v and bias-corrects "
                  "that maximum (as PyTorch does), not the maximum of v̂.")
 
+# -- carry-forward: part 5 run with the student's own adamw_step -----------------------------
+def final_weights_with(adamw_step=adamw_step) -> dict[str, np.ndarray]:
+    """Part 5 as the exercise runs it: one step function, with coupled L2 (the decay added
+    to the gradient, weight_decay=0) for ``adam_l2`` and decoupled decay for ``adamw``."""
+    weights = {}
+    for name in ("adam_l2", "adamw"):
+        w = np.zeros(EX05_X.shape[1])
+        m, v, t = np.zeros_like(w), np.zeros_like(w), 0
+        for _ in range(EX05_STEPS):
+            if name == "adamw":
+                w, m, v, t = adamw_step(w, _grad(w), m, v, t, EX05_LR,
+                                        weight_decay=EX05_WEIGHT_DECAY)
+            else:
+                w, m, v, t = adamw_step(w, _grad(w) + EX05_WEIGHT_DECAY * w, m, v, t, EX05_LR,
+                                        weight_decay=0.0)
+        weights[name] = w
+    return weights
+
+
 EXPECTED = {
     "beyond_adam.amsgrad_step": Expected(amsgrad_step, mistakes=(
         Mistake("max_of_v_hat", _MAX_OF_V_HAT, _amsgrad_max_of_v_hat),
@@ -178,6 +197,8 @@ EXPECTED = {
                 _AdamWDecayAfter),
         Mistake("max_of_v_hat", _MAX_OF_V_HAT, _AdamWMaxOfVHat),
     )),
-    "beyond_adam.final_weights": Expected(Computed(_final_weights), rtol=1e-5, atol=1e-8,
+    "beyond_adam.final_weights": Expected(Computed(final_weights_with),
+            upstream={"adamw_step": "beyond_adam.adamw_step"},
+            reference_with=final_weights_with, rtol=1e-5, atol=1e-8,
                                           check_dtype=False),
 }

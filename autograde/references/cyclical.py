@@ -124,6 +124,36 @@ class _SchedulerCountsCalls(CyclicalScheduler):
         return [ref.cyclical(self._step_count, **self.cycle) for _ in self.optimizer.param_groups]
 
 
+# -- carry-forward: cycles built on the student's own triangular / cyclical ------------------
+def cyclical_with(triangular=triangular):
+    """Part 2's three modes as the exercise builds them, on the given ``triangular``."""
+    def cyclical(step, base_lr, max_lr, step_size, mode="triangular", gamma=1.0):
+        height = triangular(step, base_lr, max_lr, step_size) - base_lr
+        if mode == "triangular2":
+            height /= 2 ** (math.floor(1 + step / (2 * step_size)) - 1)
+        elif mode == "exp_range":
+            height *= gamma**step
+        return base_lr + height
+    return cyclical
+
+
+def scheduler_with(cyclical=None, triangular=None):
+    """Part 3's scheduler on the given ``cyclical`` (or on one built on ``triangular``)."""
+    import torch
+
+    rule = cyclical or (cyclical_with(triangular) if triangular else cyclical_with())
+
+    class Scheduler(torch.optim.lr_scheduler.LRScheduler):
+        def __init__(self, optimizer, base_lr, max_lr, step_size, mode="triangular",
+                     gamma=1.0):
+            self.args = (base_lr, max_lr, step_size, mode, gamma)
+            super().__init__(optimizer)
+
+        def get_lr(self):
+            return [rule(self.last_epoch, *self.args) for _ in self.optimizer.param_groups]
+    return Scheduler
+
+
 EXPECTED = {
     "cyclical.triangular": Expected(triangular, mistakes=(
         Mistake("cycle_index", "The cycle counter starts at 1: cycle = ⌊1 + step / "
@@ -131,7 +161,9 @@ EXPECTED = {
         Mistake("half_period", "step_size is half a cycle: the rate climbs for step_size "
                 "steps and falls for step_size steps.", _triangular_half_period),
     )),
-    "cyclical.cyclical": Expected(cyclical, mistakes=(
+    "cyclical.cyclical": Expected(cyclical,
+            upstream={"triangular": "cyclical.triangular"},
+            reference_with=cyclical_with, mistakes=(
         Mistake("halved_from_start", "triangular2 keeps the full amplitude in the first cycle "
                 "and halves it from the second: scale 1/2^(cycle − 1).",
                 _cyclical_halved_from_start),
@@ -147,7 +179,9 @@ EXPECTED = {
         Mistake("no_final_div", "The run ends at initial_lr / final_div_factor, far below the "
                 "initial rate.", _one_cycle_no_final_div),
     )),
-    "cyclical.scheduler": Expected(CyclicalScheduler, mistakes=(
+    "cyclical.scheduler": Expected(CyclicalScheduler,
+            upstream={"cyclical": "cyclical.cyclical", "triangular": "cyclical.triangular"},
+            reference_with=scheduler_with, mistakes=(
         Mistake("counts_calls", "Index the cycle by self.last_epoch (0 for the first step), "
                 "not by a count of step() calls.", _SchedulerCountsCalls),
     )),

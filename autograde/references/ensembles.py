@@ -24,17 +24,17 @@ from solutions import ensembles as ref
 
 
 @functools.cache
-def _trained() -> dict[str, list[np.ndarray]]:
-    """Part 5's training runs, once: the test logits of every member's final weights, of its
-    EMA (also with the decay the wrong way round, a cataloged mistake) and of its SWA mean."""
+def _trained(ema_update: Callable = ref.ema_update,
+             polyak_update: Callable = ref.polyak_update) -> dict[str, list[np.ndarray]]:
+    """Part 5's training runs (once per pair of averaging rules): the test logits of every
+    member's final weights, of its EMA and of its SWA mean."""
     split = digits(seed=0)
     X, y = split.X_train, split.y_train
-    logits: dict[str, list[np.ndarray]] = {"member": [], "ema": [], "ema_swapped": [],
-                                           "swa": []}
+    logits: dict[str, list[np.ndarray]] = {"member": [], "ema": [], "swa": []}
     for seed in EX12_SEEDS:
         rng = np.random.default_rng(seed)
         params = init_mlp(rng, n_hidden=EX12_HIDDEN)
-        ema = swapped = None
+        ema = None
         for epoch in range(EX12_EPOCHS):
             if epoch == EX12_EPOCHS - 1:
                 swa, n_swa = params, 0
@@ -43,33 +43,31 @@ def _trained() -> dict[str, list[np.ndarray]]:
                 batch = order[start:start + EX12_BATCH]
                 grads = mlp_loss(params, X[batch], y[batch])[1]
                 params = {name: params[name] - EX12_LR * grads[name] for name in params}
-                if ema is None:
-                    ema, swapped = dict(params), dict(params)
-                else:
-                    ema = ref.ema_update(ema, params, EX12_DECAY)
-                    swapped = _ema_swapped(swapped, params, EX12_DECAY)
+                ema = dict(params) if ema is None else ema_update(ema, params, EX12_DECAY)
                 if epoch == EX12_EPOCHS - 1:
-                    swa = ref.polyak_update(swa, params, n_swa)
+                    swa = polyak_update(swa, params, n_swa)
                     n_swa += 1
-        for key, weights in (("member", params), ("ema", ema), ("ema_swapped", swapped),
-                             ("swa", swa)):
+        for key, weights in (("member", params), ("ema", ema), ("swa", swa)):
             logits[key].append(mlp_logits(weights, split.X_test))
     return logits
 
 
-def _results(average: Callable = ref.average_probabilities,
-             ema: str = "ema") -> dict[str, list[float]]:
-    """The dict Part 5 asks for; ``average`` and ``ema`` swap in cataloged mistakes."""
-    logits = _trained()
+def results_with(average_probabilities: Callable = ref.average_probabilities,
+                 ema_update: Callable = ref.ema_update,
+                 polyak_update: Callable = ref.polyak_update) -> dict[str, list[float]]:
+    """The dict Part 5 asks for, computed as the exercise does with the given functions (the
+    student's own, for carry-forward; a member's loss is that of ``average_probabilities``
+    of its logits alone)."""
+    logits = _trained(ema_update, polyak_update)
     y_test = digits(seed=0).y_test
 
     def loss(z):
-        return nll(ref.softmax(z), y_test)
+        return nll(average_probabilities([z]), y_test)
 
     members = logits["member"]
-    ensembles = [average(members[:k]) for k in range(1, len(members) + 1)]
+    ensembles = [average_probabilities(members[:k]) for k in range(1, len(members) + 1)]
     return {"member_nll": [loss(z) for z in members],
-            "ema_nll": [loss(z) for z in logits[ema]],
+            "ema_nll": [loss(z) for z in logits["ema"]],
             "swa_nll": [loss(z) for z in logits["swa"]],
             "ensemble_nll": [nll(p, y_test) for p in ensembles],
             "ensemble_accuracy": [float(np.mean(p.argmax(axis=1) == y_test))
@@ -174,11 +172,17 @@ EXPECTED = {
         Mistake("no_half", "The cosine term is (lr/2)·(cos(…) + 1): without the 1/2 the rate "
                 "starts at 2·lr.", _snapshot_with(half=False)),
     )),
-    "ensembles.results": Expected(Computed(_results), rtol=1e-6, atol=1e-9, check_dtype=False,
-                                  mistakes=(
-        Mistake("averaged_logits", "The ensembles average logits; Part 5 asks for "
-                "average_probabilities of the first k members.", _results(_average_logits)),
-        Mistake("ema_swapped", "The EMA weighs the old average by the decay: average ← "
-                "decay·average + (1 − decay)·params.", _results(ema="ema_swapped")),
-    )),
+    "ensembles.results": Expected(
+        Computed(results_with), rtol=1e-6, atol=1e-9, check_dtype=False,
+        upstream={"average_probabilities": "ensembles.average_probabilities",
+                  "ema_update": "ensembles.ema_update",
+                  "polyak_update": "ensembles.polyak_update"},
+        reference_with=results_with, mistakes=(
+            Mistake("averaged_logits", "The ensembles average logits; Part 5 asks for "
+                    "average_probabilities of the first k members.",
+                    Computed(results_with, average_probabilities=_average_logits)),
+            Mistake("ema_swapped", "The EMA weighs the old average by the decay: average ← "
+                    "decay·average + (1 − decay)·params.",
+                    Computed(results_with, ema_update=_ema_swapped)),
+        )),
 }

@@ -141,6 +141,29 @@ def _leaky_a_std(shape, a, mode, nonlinearity):
     return _gain_leaky_a(nonlinearity, a) / math.sqrt(ref.fan(shape, mode))
 
 
+# -- carry-forward: initializers built on the student's own fans and gain --------------------
+def xavier_with(fans=ref.fan_in_and_fan_out):
+    def xavier_uniform(rng, shape, gain=1.0):
+        fan_in, fan_out = fans(shape)
+        bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
+        return rng.uniform(-bound, bound, shape)
+    return xavier_uniform
+
+
+def kaiming_with(fans=ref.fan_in_and_fan_out, calculate_gain=ref.calculate_gain):
+    def kaiming_normal(rng, shape, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
+        fan_in, fan_out = fans(shape)
+        std = calculate_gain(nonlinearity, a) / math.sqrt(fan_in if mode == "fan_in"
+                                                          else fan_out)
+        return rng.normal(0.0, std, shape)
+    return kaiming_normal
+
+
+def layer_std_with(xavier=ref.xavier_uniform, kaiming=None, calculate_gain=None) -> dict:
+    return _layer_std(xavier=xavier, kaiming=kaiming or kaiming_with(
+        calculate_gain=calculate_gain or ref.calculate_gain))
+
+
 EXPECTED = {
     "initialization.fans": Expected(ref.fan_in_and_fan_out, mistakes=(
         Mistake("swapped", "For a weight of shape (out, in, *kernel) — PyTorch's layout — "
@@ -161,7 +184,9 @@ EXPECTED = {
         Mistake("default_slope_zero", "With param=None leaky_relu uses PyTorch's default "
                 "negative slope 0.01, not 0.", _gain_default_slope_zero),
     )),
-    "initialization.xavier_uniform": Expected(ref.xavier_uniform, mistakes=(
+    "initialization.xavier_uniform": Expected(ref.xavier_uniform,
+            upstream={"fans": "initialization.fans"},
+            reference_with=xavier_with, mistakes=(
         Mistake("std_as_bound", "gain·sqrt(2/(fan_in+fan_out)) is the standard deviation; "
                 "the uniform's bound is sqrt(3) times that, gain·sqrt(6/(fan_in+fan_out)).",
                 _xavier_std_as_bound),
@@ -169,7 +194,10 @@ EXPECTED = {
         Mistake("fan_in_only", "Xavier averages the two fans: the bound is "
                 "gain·sqrt(6/(fan_in + fan_out)), not sqrt(3/fan_in).", _xavier_fan_in_only),
     )),
-    "initialization.kaiming_normal": Expected(ref.kaiming_normal, mistakes=(
+    "initialization.kaiming_normal": Expected(ref.kaiming_normal,
+            upstream={"fans": "initialization.fans",
+                      "calculate_gain": "initialization.calculate_gain"},
+            reference_with=kaiming_with, mistakes=(
         Mistake("no_gain", "The ReLU family needs the gain: std = gain/sqrt(fan) with "
                 "gain = sqrt(2/(1+a²)) for leaky_relu (sqrt(2) for relu).", _kaiming(_no_gain)),
         Mistake("fan_sum", "Kaiming divides by one fan, the one mode names — fan_in + fan_out "
@@ -182,7 +210,9 @@ EXPECTED = {
         Mistake("leaky_a", "Leaky ReLU's gain is sqrt(2/(1 + a²)), with a squared.",
                 _kaiming(_leaky_a_std)),
     )),
-    "initialization.symmetry": Expected(Computed(_symmetry), rtol=1e-6, check_dtype=False,
+    "initialization.symmetry": Expected(Computed(_symmetry),
+            upstream={"xavier": "initialization.xavier_uniform"},
+            reference_with=_symmetry, rtol=1e-6, check_dtype=False,
                                         mistakes=(
         Mistake("last_loop_loss", "Report the loss of the trained parameters: evaluate "
                 "ex10_mlp once more after the last update.",
@@ -190,7 +220,11 @@ EXPECTED = {
         Mistake("xavier_std_as_bound", "Your xavier_uniform draws with the wrong bound (see "
                 "Part 3).", Computed(_symmetry, xavier=_xavier_std_as_bound)),
     )),
-    "initialization.layer_std": Expected(Computed(_layer_std), rtol=1e-6, atol=0.0,
+    "initialization.layer_std": Expected(Computed(_layer_std),
+            upstream={"xavier": "initialization.xavier_uniform",
+                      "kaiming": "initialization.kaiming_normal",
+                      "calculate_gain": "initialization.calculate_gain"},
+            reference_with=layer_std_with, rtol=1e-6, atol=0.0,
                                          check_dtype=False, mistakes=(
         Mistake("preactivations", "Measure the activations h = φ(z) after the nonlinearity, "
                 "not the pre-activations z.",

@@ -108,9 +108,17 @@ def steps_to_converge_with(momentum_step=ref.momentum_step) -> dict[float, int]:
                 for mu in EX02_MOMENTA}
 
 
+def _momentum_in_place(x, v, dx, lr, mu):
+    v *= mu
+    v -= lr * dx
+    x += v
+    return x, v
+
+
 EXPECTED = {
     "momentum.momentum_step": Expected(ref.momentum_step, weight=3, no_mutation=1,
         in_place_hint="x or v was changed in place (x += v, v *= mu); build new arrays.",
+        in_place_answer=_momentum_in_place,
         mistakes=(
         Mistake("sign", "The velocity must move against the gradient: v = mu·v − lr·dx.",
                 _momentum_sign),

@@ -24,22 +24,22 @@ class ReduceOnPlateau(ref.ReduceOnPlateau):
         super().__init__(lr, "min", factor, patience, threshold, "rel", cooldown)
 
 
-def _final_losses() -> dict[str, float]:
+def _final_losses(cosine_annealing=ref.cosine_annealing, warmup=warmup) -> dict[str, float]:
+    """Part 5's final losses, with the given schedule functions (the student's own, for
+    carry-forward)."""
     split = digits(seed=0)
     X, y = split.X_train, split.y_train
     batches_per_epoch = math.ceil(len(y) / EX06_BATCH)
     total = EX06_EPOCHS * batches_per_epoch
 
     def cosine(k):
-        return ref.cosine_annealing(k, EX06_LR, total - EX06_WARMUP)
+        return cosine_annealing(k, EX06_LR, total - EX06_WARMUP)
 
     rates = {
         "constant": lambda step, epoch: EX06_LR,
-        "cosine_per_step": lambda step, epoch: ref.cosine_annealing(step, EX06_LR, total),
-        "cosine_per_epoch": lambda step, epoch: ref.cosine_annealing(epoch, EX06_LR,
-                                                                     EX06_EPOCHS),
-        "warmup_cosine": lambda step, epoch: ref.linear_warmup(step, cosine, EX06_WARMUP, 0.0,
-                                                               EX06_LR),
+        "cosine_per_step": lambda step, epoch: cosine_annealing(step, EX06_LR, total),
+        "cosine_per_epoch": lambda step, epoch: cosine_annealing(epoch, EX06_LR, EX06_EPOCHS),
+        "warmup_cosine": lambda step, epoch: warmup(step, cosine, EX06_WARMUP, 0.0, EX06_LR),
     }
     losses = {}
     for name, rate in rates.items():
@@ -117,6 +117,17 @@ def _plateau_variant(cooldown_counts: bool = True, strict_patience: bool = True,
     return Variant
 
 
+# -- carry-forward: the restarts built on the student's own cosine ---------------------------
+def restarts_with(cosine_annealing=ref.cosine_annealing):
+    """Part 2's warm restarts as the exercise builds them, on the given ``cosine_annealing``."""
+    def cosine_restarts(step, lr, T_0, T_mult=1, eta_min=0.0):  # noqa: N803
+        period, since = T_0, step
+        while since >= period:
+            since, period = since - period, period * T_mult
+        return cosine_annealing(since, lr, period, eta_min)
+    return cosine_restarts
+
+
 EXPECTED = {
     "schedules.cosine": Expected(ref.cosine_annealing, mistakes=(
         Mistake("no_half", "The cosine term is (1 + cos(π·t/T_max)) / 2: without the /2 the "
@@ -126,7 +137,9 @@ EXPECTED = {
         Mistake("eta_min_ignored", "The rate anneals to eta_min, not to 0.",
                 _cosine_eta_min_ignored),
     )),
-    "schedules.restarts": Expected(ref.cosine_restarts, mistakes=(
+    "schedules.restarts": Expected(ref.cosine_restarts,
+            upstream={"cosine_annealing": "schedules.cosine"},
+            reference_with=restarts_with, mistakes=(
         Mistake("t_mult_ignored", "After each restart the period is multiplied by T_mult.",
                 _restarts_t_mult_ignored),
         Mistake("restart_late", "A restart happens when the steps since the last one reach "
@@ -146,6 +159,8 @@ EXPECTED = {
         Mistake("threshold_ignored", "An improvement must beat the best by the relative "
                 "threshold: value < best·(1 − threshold).", _plateau_variant(use_threshold=False)),
     )),
-    "schedules.final_losses": Expected(Computed(_final_losses), rtol=1e-5, atol=1e-8,
+    "schedules.final_losses": Expected(Computed(_final_losses),
+            upstream={"cosine_annealing": "schedules.cosine", "warmup": "schedules.warmup"},
+            reference_with=_final_losses, rtol=1e-5, atol=1e-8,
                                        check_dtype=False),
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from autograde.references import Computed, Expected, Mistake
@@ -55,6 +57,35 @@ def _on_boundary_linear_margin(best, space, margin=0.05):
             if not margin < ref.position(best[name], low, high, "linear") < 1 - margin]
 
 
+# -- carry-forward: searches built on the student's own log_uniform, grid, random_search ----
+def random_search_with(log_uniform=ref.log_uniform):
+    """Part 3's random search as the exercise writes it, drawing with ``log_uniform``."""
+    def random_search(objective, space, budget, seed):
+        rng, best = np.random.default_rng(seed), None
+        for _ in range(budget):
+            params = {name: float(log_uniform(rng, low, high) if scale == "log"
+                                  else rng.uniform(low, high))
+                      for name, (low, high, scale) in space.items()}
+            score = objective(params)
+            if best is None or score < best[1]:
+                best = (params, score)
+        return best
+    return random_search
+
+
+def best_scores_with(grid=ref.grid, random_search=None, log_uniform=None) -> dict:
+    """Part 4's comparison with the given ``grid`` and ``random_search`` (or one built on
+    ``log_uniform``)."""
+    search = random_search or random_search_with(log_uniform or ref.log_uniform)
+    axes = [grid(low, high, 3) for low, high, _ in EX08_SPACE.values()]
+    grid_best = min(ex08_objective(dict(zip(EX08_SPACE, values, strict=True)))
+                    for values in itertools.product(*axes))
+    random_best = [search(ex08_objective, EX08_SPACE, EX08_BUDGET, seed)[1]
+                   for seed in EX08_SEEDS]
+    return {"grid": grid_best, "random_mean": float(np.mean(random_best)),
+            "random_wins": int(sum(best < grid_best for best in random_best))}
+
+
 EXPECTED = {
     "search.log_uniform": Expected(ref.log_uniform, mistakes=(
         Mistake("linear", "Draw the exponent uniformly — 10 ** rng.uniform(log10(low), "
@@ -76,7 +107,9 @@ EXPECTED = {
                 diagnosis="the log grid runs from 10**low to 10**high instead of from low to "
                 "high."),
     )),
-    "search.random_search": Expected(random_search, mistakes=(
+    "search.random_search": Expected(random_search,
+            upstream={"log_uniform": "search.log_uniform"},
+            reference_with=random_search_with, mistakes=(
         Mistake("maximizes", "The objective is a loss: keep the trial with the lowest score.",
                 _random_search_maximizes),
         Mistake("new_generator_each_trial", "Create the generator once, before the loop: a "
@@ -89,5 +122,8 @@ EXPECTED = {
         Mistake("linear_margin", "For a \"log\" dimension measure the position on a log "
                 "scale: (log v − log a) / (log b − log a).", _on_boundary_linear_margin),
     )),
-    "search.best_scores": Expected(Computed(_best_scores), rtol=1e-9, check_dtype=False),
+    "search.best_scores": Expected(Computed(best_scores_with),
+            upstream={"grid": "search.grid", "random_search": "search.random_search",
+                      "log_uniform": "search.log_uniform"},
+            reference_with=best_scores_with, rtol=1e-9, check_dtype=False),
 }

@@ -83,10 +83,16 @@ _STEP_MISTAKES = (
     Mistake("no_lr", "The learning rate is missing: the step must be scaled by lr.", _no_lr),
 )
 
+def _sgd_step_in_place(x, dx, lr):
+    x -= lr * dx
+    return x
+
+
 EXPECTED = {
     "sgd.sgd_step": Expected(ref.sgd_step, weight=3, no_mutation=1,
         in_place_hint=("the function changed x in place (x -= …); return a new array "
-                       "instead (x - lr * dx)."), mistakes=_STEP_MISTAKES),
+                       "instead (x - lr * dx)."), in_place_answer=_sgd_step_in_place,
+        mistakes=_STEP_MISTAKES),
     "sgd.minibatches": Expected(ref.minibatches, mistakes=(
         Mistake("no_shuffle", "The order is not shuffled: draw rng.permutation(n) when "
                 "shuffle=True.", _batches_without_shuffle),

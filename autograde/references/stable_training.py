@@ -188,7 +188,9 @@ EXPECTED = {
         Mistake("min_delta_ignored", "An improvement must beat the best loss by more than "
                 "min_delta: value < best − min_delta.", _early_variant(ignore_min_delta=True)),
     )),
-    "stable_training.early": Expected(Computed(run_experiment), rtol=1e-6, atol=1e-9,
+    "stable_training.early": Expected(Computed(run_experiment),
+            upstream={"stopper": "stable_training.early_stopping"},
+            reference_with=run_experiment, rtol=1e-6, atol=1e-9,
                                 check_dtype=False,
                                 mistakes=(
         Mistake("patience_off_by_one", "Your early_stopping stops one epoch late (see "
