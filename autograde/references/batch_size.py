@@ -146,14 +146,15 @@ EXPECTED = {
         Mistake("summed", "Average over the batch, X_B.T @ (X_B w − y_B) / B: a sum grows in "
                 "proportion to the batch size, and so would every step.", _gradient_summed),
     )),
-    "batch_size.gradient_noise": Expected(gradient_noise,
-            upstream={"minibatch_gradient": "batch_size.minibatch_gradient"},
-            reference_with=gradient_noise_with, mistakes=(
+    "batch_size.gradient_noise": Expected(
+        gradient_noise,
+        upstream={"minibatch_gradient": "batch_size.minibatch_gradient"},
+        reference_with=gradient_noise_with, mistakes=(
         Mistake("with_replacement", "Draw the batch with rng.choice(N, size=batch_size, "
                 "replace=replace): with replace=False the indices must be distinct (a "
                 "shuffled epoch never repeats an example).", _noise_with_replacement),
-        Mistake("summed", "Your minibatch_gradient sums over the batch instead of averaging "
-                "(see Part 1): the noise then grows with B instead of shrinking.",
+        Mistake("summed", "The mini-batch gradient used here sums over the batch instead of "
+                "averaging: the noise then grows with B instead of shrinking.",
                 _noise_summed),
         Mistake("centred_on_draws", "Measure the distance of each mini-batch gradient from the "
                 "full gradient ∇L(w), not from the mean of your draws.",
@@ -167,19 +168,21 @@ EXPECTED = {
                 "with σ² the mean of |g_i − G|² over the N examples (not (N − B)/N).",
                 _predicted_correction_over_n),
     )),
-    "batch_size.noise_slopes": Expected(Computed(_noise_slopes),
-            upstream={"noise_fn": "batch_size.gradient_noise",
-                      "minibatch_gradient": "batch_size.minibatch_gradient"},
-            reference_with=noise_slopes_with, rtol=1e-6, atol=1e-9,
-                                        check_dtype=False, mistakes=(
+    "batch_size.noise_slopes": Expected(
+        Computed(_noise_slopes),
+        upstream={"noise_fn": "batch_size.gradient_noise",
+                  "minibatch_gradient": "batch_size.minibatch_gradient"},
+        reference_with=noise_slopes_with, rtol=1e-6, atol=1e-9,
+        check_dtype=False, mistakes=(
         Mistake("with_replacement", "The experiment samples without replacement "
                 "(replace=False); check that gradient_noise passes it on to rng.choice.",
                 Computed(_noise_slopes, noise_fn=_noise_with_replacement)),
         Mistake("linear_axes", "Fit the line to (log B, log noise): np.polyfit(np.log(B), "
                 "np.log(noise), 1)[0]. A slope on linear axes is not the exponent of a power "
                 "law.", Computed(_noise_slopes, slope_fn=_slope_linear_axes)),
-        Mistake("summed", "Your minibatch_gradient sums over the batch instead of averaging "
-                "(see Part 1).", Computed(_noise_slopes, noise_fn=_noise_summed)),
+        Mistake("summed", "The gradients measured here are summed over the batch, not "
+                "averaged (a mean over B examples), so the noise grows with B.",
+                Computed(_noise_slopes, noise_fn=_noise_summed)),
     )),
     "batch_size.time_to_target": Expected(time_to_target, check_dtype=False, mistakes=(
         Mistake("no_overhead", "A step costs overhead + per_example · B: the fixed overhead "

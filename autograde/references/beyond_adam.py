@@ -197,8 +197,9 @@ EXPECTED = {
                 _AdamWDecayAfter),
         Mistake("max_of_v_hat", _MAX_OF_V_HAT, _AdamWMaxOfVHat),
     )),
-    "beyond_adam.final_weights": Expected(Computed(final_weights_with),
-            upstream={"adamw_step": "beyond_adam.adamw_step"},
-            reference_with=final_weights_with, rtol=1e-5, atol=1e-8,
-                                          check_dtype=False),
+    "beyond_adam.final_weights": Expected(
+        Computed(final_weights_with),
+        upstream={"adamw_step": "beyond_adam.adamw_step"},
+        reference_with=final_weights_with, rtol=1e-5, atol=1e-8,
+        check_dtype=False),
 }

@@ -161,9 +161,10 @@ EXPECTED = {
         Mistake("half_period", "step_size is half a cycle: the rate climbs for step_size "
                 "steps and falls for step_size steps.", _triangular_half_period),
     )),
-    "cyclical.cyclical": Expected(cyclical,
-            upstream={"triangular": "cyclical.triangular"},
-            reference_with=cyclical_with, mistakes=(
+    "cyclical.cyclical": Expected(
+        cyclical,
+        upstream={"triangular": "cyclical.triangular"},
+        reference_with=cyclical_with, mistakes=(
         Mistake("halved_from_start", "triangular2 keeps the full amplitude in the first cycle "
                 "and halves it from the second: scale 1/2^(cycle − 1).",
                 _cyclical_halved_from_start),
@@ -179,9 +180,10 @@ EXPECTED = {
         Mistake("no_final_div", "The run ends at initial_lr / final_div_factor, far below the "
                 "initial rate.", _one_cycle_no_final_div),
     )),
-    "cyclical.scheduler": Expected(CyclicalScheduler,
-            upstream={"cyclical": "cyclical.cyclical", "triangular": "cyclical.triangular"},
-            reference_with=scheduler_with, mistakes=(
+    "cyclical.scheduler": Expected(
+        CyclicalScheduler,
+        upstream={"cyclical": "cyclical.cyclical", "triangular": "cyclical.triangular"},
+        reference_with=scheduler_with, mistakes=(
         Mistake("counts_calls", "Index the cycle by self.last_epoch (0 for the first step), "
                 "not by a count of step() calls.", _SchedulerCountsCalls),
     )),

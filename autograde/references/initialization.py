@@ -184,9 +184,10 @@ EXPECTED = {
         Mistake("default_slope_zero", "With param=None leaky_relu uses PyTorch's default "
                 "negative slope 0.01, not 0.", _gain_default_slope_zero),
     )),
-    "initialization.xavier_uniform": Expected(ref.xavier_uniform,
-            upstream={"fans": "initialization.fans"},
-            reference_with=xavier_with, mistakes=(
+    "initialization.xavier_uniform": Expected(
+        ref.xavier_uniform,
+        upstream={"fans": "initialization.fans"},
+        reference_with=xavier_with, mistakes=(
         Mistake("std_as_bound", "gain·sqrt(2/(fan_in+fan_out)) is the standard deviation; "
                 "the uniform's bound is sqrt(3) times that, gain·sqrt(6/(fan_in+fan_out)).",
                 _xavier_std_as_bound),
@@ -194,10 +195,11 @@ EXPECTED = {
         Mistake("fan_in_only", "Xavier averages the two fans: the bound is "
                 "gain·sqrt(6/(fan_in + fan_out)), not sqrt(3/fan_in).", _xavier_fan_in_only),
     )),
-    "initialization.kaiming_normal": Expected(ref.kaiming_normal,
-            upstream={"fans": "initialization.fans",
-                      "calculate_gain": "initialization.calculate_gain"},
-            reference_with=kaiming_with, mistakes=(
+    "initialization.kaiming_normal": Expected(
+        ref.kaiming_normal,
+        upstream={"fans": "initialization.fans",
+                  "calculate_gain": "initialization.calculate_gain"},
+        reference_with=kaiming_with, mistakes=(
         Mistake("no_gain", "The ReLU family needs the gain: std = gain/sqrt(fan) with "
                 "gain = sqrt(2/(1+a²)) for leaky_relu (sqrt(2) for relu).", _kaiming(_no_gain)),
         Mistake("fan_sum", "Kaiming divides by one fan, the one mode names — fan_in + fan_out "
@@ -210,29 +212,32 @@ EXPECTED = {
         Mistake("leaky_a", "Leaky ReLU's gain is sqrt(2/(1 + a²)), with a squared.",
                 _kaiming(_leaky_a_std)),
     )),
-    "initialization.symmetry": Expected(Computed(_symmetry),
-            upstream={"xavier": "initialization.xavier_uniform"},
-            reference_with=_symmetry, rtol=1e-6, check_dtype=False,
+    "initialization.symmetry": Expected(
+        Computed(_symmetry),
+        upstream={"xavier": "initialization.xavier_uniform"},
+        reference_with=_symmetry, rtol=1e-6, check_dtype=False,
                                         mistakes=(
         Mistake("last_loop_loss", "Report the loss of the trained parameters: evaluate "
                 "ex10_mlp once more after the last update.",
                 Computed(_symmetry, final_loss=False)),
-        Mistake("xavier_std_as_bound", "Your xavier_uniform draws with the wrong bound (see "
-                "Part 3).", Computed(_symmetry, xavier=_xavier_std_as_bound)),
+        Mistake("xavier_std_as_bound", "The Xavier draws here use the standard deviation as "
+                "the bound; U(−b, b) needs b = gain·√(6 / (fan_in + fan_out)).",
+                Computed(_symmetry, xavier=_xavier_std_as_bound)),
     )),
-    "initialization.layer_std": Expected(Computed(_layer_std),
-            upstream={"xavier": "initialization.xavier_uniform",
-                      "kaiming": "initialization.kaiming_normal",
-                      "calculate_gain": "initialization.calculate_gain"},
-            reference_with=layer_std_with, rtol=1e-6, atol=0.0,
-                                         check_dtype=False, mistakes=(
+    "initialization.layer_std": Expected(
+        Computed(_layer_std), rtol=1e-6, atol=0.0, check_dtype=False,
+        upstream={"xavier": "initialization.xavier_uniform",
+                  "kaiming": "initialization.kaiming_normal",
+                  "calculate_gain": "initialization.calculate_gain"},
+        reference_with=layer_std_with, mistakes=(
         Mistake("preactivations", "Measure the activations h = φ(z) after the nonlinearity, "
                 "not the pre-activations z.",
                 Computed(_layer_std, measure="preactivations")),
-        Mistake("kaiming_no_gain", "Your kaiming_normal misses the gain sqrt(2) (see Part 4): "
+        Mistake("kaiming_no_gain", "The Kaiming draws here miss the gain √2: "
                 "ReLU activations then halve their second moment at every layer.",
                 Computed(_layer_std, kaiming=_kaiming(_no_gain))),
-        Mistake("xavier_std_as_bound", "Your xavier_uniform draws with the wrong bound (see "
-                "Part 3).", Computed(_layer_std, xavier=_xavier_std_as_bound)),
+        Mistake("xavier_std_as_bound", "The Xavier draws here use the standard deviation as "
+                "the bound; U(−b, b) needs b = gain·√(6 / (fan_in + fan_out)).",
+                Computed(_layer_std, xavier=_xavier_std_as_bound)),
     )),
 }

@@ -137,9 +137,10 @@ EXPECTED = {
         Mistake("eta_min_ignored", "The rate anneals to eta_min, not to 0.",
                 _cosine_eta_min_ignored),
     )),
-    "schedules.restarts": Expected(ref.cosine_restarts,
-            upstream={"cosine_annealing": "schedules.cosine"},
-            reference_with=restarts_with, mistakes=(
+    "schedules.restarts": Expected(
+        ref.cosine_restarts,
+        upstream={"cosine_annealing": "schedules.cosine"},
+        reference_with=restarts_with, mistakes=(
         Mistake("t_mult_ignored", "After each restart the period is multiplied by T_mult.",
                 _restarts_t_mult_ignored),
         Mistake("restart_late", "A restart happens when the steps since the last one reach "
@@ -159,8 +160,8 @@ EXPECTED = {
         Mistake("threshold_ignored", "An improvement must beat the best by the relative "
                 "threshold: value < best·(1 − threshold).", _plateau_variant(use_threshold=False)),
     )),
-    "schedules.final_losses": Expected(Computed(_final_losses),
-            upstream={"cosine_annealing": "schedules.cosine", "warmup": "schedules.warmup"},
-            reference_with=_final_losses, rtol=1e-5, atol=1e-8,
-                                       check_dtype=False),
+    "schedules.final_losses": Expected(
+        Computed(_final_losses),
+        upstream={"cosine_annealing": "schedules.cosine", "warmup": "schedules.warmup"},
+        reference_with=_final_losses, rtol=1e-5, atol=1e-8, check_dtype=False),
 }

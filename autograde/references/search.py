@@ -107,9 +107,10 @@ EXPECTED = {
                 diagnosis="the log grid runs from 10**low to 10**high instead of from low to "
                 "high."),
     )),
-    "search.random_search": Expected(random_search,
-            upstream={"log_uniform": "search.log_uniform"},
-            reference_with=random_search_with, mistakes=(
+    "search.random_search": Expected(
+        random_search,
+        upstream={"log_uniform": "search.log_uniform"},
+        reference_with=random_search_with, mistakes=(
         Mistake("maximizes", "The objective is a loss: keep the trial with the lowest score.",
                 _random_search_maximizes),
         Mistake("new_generator_each_trial", "Create the generator once, before the loop: a "
@@ -122,8 +123,9 @@ EXPECTED = {
         Mistake("linear_margin", "For a \"log\" dimension measure the position on a log "
                 "scale: (log v − log a) / (log b − log a).", _on_boundary_linear_margin),
     )),
-    "search.best_scores": Expected(Computed(best_scores_with),
-            upstream={"grid": "search.grid", "random_search": "search.random_search",
-                      "log_uniform": "search.log_uniform"},
-            reference_with=best_scores_with, rtol=1e-9, check_dtype=False),
+    "search.best_scores": Expected(
+        Computed(best_scores_with),
+        upstream={"grid": "search.grid", "random_search": "search.random_search",
+                  "log_uniform": "search.log_uniform"},
+        reference_with=best_scores_with, rtol=1e-9, check_dtype=False),
 }

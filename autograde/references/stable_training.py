@@ -188,12 +188,13 @@ EXPECTED = {
         Mistake("min_delta_ignored", "An improvement must beat the best loss by more than "
                 "min_delta: value < best − min_delta.", _early_variant(ignore_min_delta=True)),
     )),
-    "stable_training.early": Expected(Computed(run_experiment),
-            upstream={"stopper": "stable_training.early_stopping"},
-            reference_with=run_experiment, rtol=1e-6, atol=1e-9,
-                                check_dtype=False,
-                                mistakes=(
-        Mistake("patience_off_by_one", "Your early_stopping stops one epoch late (see "
-                "part 4).", Computed(run_experiment, stopper=_EARLY_LATE)),
+    "stable_training.early": Expected(
+        Computed(run_experiment),
+        upstream={"stopper": "stable_training.early_stopping"},
+        reference_with=run_experiment, rtol=1e-6, atol=1e-9, check_dtype=False,
+        mistakes=(
+        Mistake("patience_off_by_one", "The run stops one epoch late: it should stop at the "
+                "patience-th epoch in a row without improvement.",
+                Computed(run_experiment, stopper=_EARLY_LATE)),
     )),
 }
