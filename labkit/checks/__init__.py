@@ -30,11 +30,20 @@ RECORD_VERSION = 1
 
 @dataclass(frozen=True)
 class Case:
-    """One input chosen by the grader: positional ``args``, their ``names`` and a short label."""
+    """One input chosen by the grader: positional ``args``, their ``names`` and a short label.
+
+    Write cases with named arguments, in the order of the function's parameters:
+    ``Case.of("x of shape (3,), lr=0.1", x=x, dx=dx, lr=0.1)``. The answer is called
+    positionally, so a student may name the parameters differently."""
 
     args: tuple
     names: tuple[str, ...] = ()
     label: str = ""
+
+    @classmethod
+    def of(cls, label: str, /, **arguments: Any) -> Case:
+        """A case from its label and its arguments by name."""
+        return cls(tuple(arguments.values()), tuple(arguments), label)
 
 
 @dataclass(frozen=True)

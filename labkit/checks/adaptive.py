@@ -34,15 +34,16 @@ def _adagrad_cases() -> list[Case]:
     for shape in _SHAPES:
         x, g, sum_sq = _arrays(rng, shape)
         lr = float(10 ** rng.uniform(-2, 0))
-        cases.append(Case((x, g, sum_sq, lr, 1e-10), ("x", "g", "sum_sq", "lr", "eps"),
-                          f"x, g, sum_sq: float64 arrays of shape {shape} (g has a zero and a "
-                          f"large entry, sum_sq > 0), lr={lr:.4g}, eps=1e-10"))
+        cases.append(Case.of(f"x, g, sum_sq: float64 arrays of shape {shape} (g has a zero and a "
+                             f"large entry, sum_sq > 0), lr={lr:.4g}, eps=1e-10",
+                             x=x, g=g, sum_sq=sum_sq, lr=lr,
+                             eps=1e-10))
     x, g, _ = _arrays(rng, (4,))
-    cases.append(Case((x, g, np.zeros(4), 0.1, 1e-10), ("x", "g", "sum_sq", "lr", "eps"),
-                      "the first step: sum_sq = zeros(4), lr=0.1, eps=1e-10"))
+    cases.append(Case.of("the first step: sum_sq = zeros(4), lr=0.1, eps=1e-10", x=x, g=g,
+                         sum_sq=np.zeros(4), lr=0.1, eps=1e-10))
     x, g, sum_sq = _arrays(rng, (3,), scale=1e-3)
-    cases.append(Case((x, g, 1e-4 * sum_sq, 0.1, 1e-2), ("x", "g", "sum_sq", "lr", "eps"),
-                      "tiny gradients and sum_sq (about 1e-4) with a large eps=0.01, lr=0.1"))
+    cases.append(Case.of("tiny gradients and sum_sq (about 1e-4) with a large eps=0.01, lr=0.1",
+                         x=x, g=g, sum_sq=1e-4 * sum_sq, lr=0.1, eps=1e-2))
     return cases
 
 
@@ -52,15 +53,14 @@ def _rmsprop_cases() -> list[Case]:
     for shape, alpha in zip(_SHAPES, (0.99, 0.9, 0.5, 0.999), strict=True):
         x, g, mean_sq = _arrays(rng, shape)
         lr = float(10 ** rng.uniform(-3, -1))
-        cases.append(Case((x, g, mean_sq, lr, alpha, 1e-8),
-                          ("x", "g", "mean_sq", "lr", "alpha", "eps"),
-                          f"x, g, mean_sq: float64 arrays of shape {shape}, lr={lr:.4g}, "
-                          f"alpha={alpha}, eps=1e-8"))
+        cases.append(Case.of(f"x, g, mean_sq: float64 arrays of shape {shape}, lr={lr:.4g}, "
+                             f"alpha={alpha}, eps=1e-8", x=x, g=g,
+                             mean_sq=mean_sq, lr=lr, alpha=alpha,
+                             eps=1e-8))
     x, g, mean_sq = _arrays(rng, (3,), scale=1e-3)
-    cases.append(Case((x, g, 1e-4 * mean_sq, 0.01, 0.9, 1e-2),
-                      ("x", "g", "mean_sq", "lr", "alpha", "eps"),
-                      "tiny gradients and mean_sq (about 1e-4) with a large eps=0.01, lr=0.01, "
-                      "alpha=0.9"))
+    cases.append(Case.of("tiny gradients and mean_sq (about 1e-4) with a large eps=0.01, lr=0.01, "
+                         "alpha=0.9", x=x, g=g, mean_sq=1e-4 * mean_sq, lr=0.01,
+                         alpha=0.9, eps=1e-2))
     return cases
 
 
@@ -72,16 +72,15 @@ def _adam_cases() -> list[Case]:
         m = 0.1 * rng.standard_normal(shape) if t else np.zeros(shape)
         v = 0.01 * v if t else np.zeros(shape)
         lr, beta1, beta2 = float(10 ** rng.uniform(-3, -1)), 0.9, (0.999 if t != 9 else 0.99)
-        cases.append(Case((x, g, m, v, t, lr, beta1, beta2, 1e-8),
-                          ("x", "g", "m", "v", "t", "lr", "beta1", "beta2", "eps"),
-                          f"x, g, m, v: float64 arrays of shape {shape}, t={t} "
-                          f"({'zero moments' if not t else 'moments from earlier steps'}), "
-                          f"lr={lr:.4g}, beta1={beta1}, beta2={beta2}, eps=1e-8"))
+        cases.append(Case.of(f"x, g, m, v: float64 arrays of shape {shape}, t={t} "
+                             f"({'zero moments' if not t else 'moments from earlier steps'}), "
+                             f"lr={lr:.4g}, beta1={beta1}, beta2={beta2}, eps=1e-8",
+                             x=x, g=g, m=m, v=v, t=t, lr=lr,
+                             beta1=beta1, beta2=beta2, eps=1e-8))
     x, g, _ = _arrays(rng, (3,), scale=1e-3)
-    cases.append(Case((x, g, np.zeros(3), np.zeros(3), 0, 0.01, 0.9, 0.999, 1e-3),
-                      ("x", "g", "m", "v", "t", "lr", "beta1", "beta2", "eps"),
-                      "the first step with tiny gradients (about 1e-3) and a large eps=1e-3, "
-                      "lr=0.01"))
+    cases.append(Case.of("the first step with tiny gradients (about 1e-3) and a large eps=1e-3, "
+                         "lr=0.01", x=x, g=g, m=np.zeros(3), v=np.zeros(3), t=0,
+                         lr=0.01, beta1=0.9, beta2=0.999, eps=1e-3))
     return cases
 
 

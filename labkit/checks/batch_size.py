@@ -41,13 +41,13 @@ def _gradient_cases() -> list[Case]:
                               (4, 12, 1, 7)]:
         X, y, w = _least_squares(seed, n, d)
         idx = np.random.default_rng(100 + seed).choice(n, size=batch, replace=False)
-        cases.append(Case((w, X, y, idx), ("w", "X", "y", "indices"),
-                          f"a least-squares problem with N={n}, d={d}, and {batch} indices "
-                          f"{idx[:5].tolist()}{'…' if batch > 5 else ''}"))
+        cases.append(Case.of(f"a least-squares problem with N={n}, d={d}, and {batch} indices "
+                             f"{idx[:5].tolist()}{'…' if batch > 5 else ''}",
+                             w=w, X=X, y=y, indices=idx))
     X, y, w = _least_squares(5, 10, 3)
     idx = np.array([2, 2, 7, 2])
-    cases.append(Case((w, X, y, idx), ("w", "X", "y", "indices"),
-                      "N=10, d=3, indices [2, 2, 7, 2] (a repeated index counts each time)"))
+    cases.append(Case.of("N=10, d=3, indices [2, 2, 7, 2] (a repeated index counts each time)",
+                         w=w, X=X, y=y, indices=idx))
     return cases
 
 
@@ -60,10 +60,10 @@ def _noise_cases() -> list[Case]:
                                               (14, 30, 2, 30, 50, False),
                                               (15, 25, 4, 60, 100, True)]:
         X, y, w = _least_squares(seed, n, d)
-        cases.append(Case((w, X, y, batch, draws, seed, replace),
-                          ("w", "X", "y", "batch_size", "draws", "seed", "replace"),
-                          f"N={n}, d={d}, batch_size={batch}, draws={draws}, seed={seed}, "
-                          f"replace={replace}"))
+        cases.append(Case.of(f"N={n}, d={d}, batch_size={batch}, draws={draws}, seed={seed}, "
+                             f"replace={replace}", w=w, X=X, y=y,
+                             batch_size=batch, draws=draws, seed=seed,
+                             replace=replace))
     return cases
 
 
@@ -74,8 +74,8 @@ def _predicted_cases() -> list[Case]:
                                        (24, 17, 2, 17, False), (25, 30, 5, 100, True),
                                        (26, 200, 6, 8, False)]:
         X, y, w = _least_squares(seed, n, d)
-        cases.append(Case((w, X, y, batch, replace), ("w", "X", "y", "batch_size", "replace"),
-                          f"N={n}, d={d}, batch_size={batch}, replace={replace}"))
+        cases.append(Case.of(f"N={n}, d={d}, batch_size={batch}, replace={replace}", w=w, X=X, y=y,
+                             batch_size=batch, replace=replace))
     return cases
 
 
@@ -88,10 +88,11 @@ def _time_cases() -> list[Case]:
                                          (model, 5000.0, 1.0), (model, 0.0, 1.0),
                                          (measured, 2e-3, 1e-5), (measured, 5e-4, 4e-5),
                                          (measured[:5], 1e-3, 1e-4)]:
-        cases.append(Case((batches[:len(steps)], steps, overhead, per_example),
-                          ("batch_sizes", "steps", "overhead", "per_example"),
-                          f"batch_sizes={batches[:len(steps)]}, steps={steps}, "
-                          f"overhead={overhead}, per_example={per_example}"))
+        cases.append(Case.of(f"batch_sizes={batches[:len(steps)]}, steps={steps}, "
+                             f"overhead={overhead}, per_example={per_example}",
+                             batch_sizes=batches[:len(steps)],
+                             steps=steps, overhead=overhead,
+                             per_example=per_example))
     return cases
 
 

@@ -42,11 +42,10 @@ def _amsgrad_cases() -> list[Case]:
         # v_max is the largest v seen so far: at least v, larger in some coordinates.
         v_max = v + (rng.uniform(size=shape) < 0.5) * 0.02 * rng.uniform(size=shape)
         lr = float(10 ** rng.uniform(-3, -1))
-        cases.append(Case((x, g, m, v, v_max, t, lr, 0.9, 0.999, 1e-8),
-                          ("x", "g", "m", "v", "v_max", "t", "lr", "beta1", "beta2", "eps"),
-                          f"x, g, m, v, v_max: float64 arrays of shape {shape} (v_max ≥ v, "
-                          f"larger in some coordinates), t={t}, lr={lr:.4g}, betas=(0.9, 0.999),"
-                          " eps=1e-8"))
+        cases.append(Case.of(f"x, g, m, v, v_max: float64 arrays of shape {shape} (v_max ≥ v, "
+                             f"larger in some coordinates), t={t}, lr={lr:.4g}, betas=(0.9, 0.999),"
+                             " eps=1e-8", x=x, g=g, m=m, v=v, v_max=v_max, t=t,
+                             lr=lr, beta1=0.9, beta2=0.999, eps=1e-8))
     return cases
 
 

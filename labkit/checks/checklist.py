@@ -42,9 +42,9 @@ def _numerical_gradient_cases() -> list[Case]:
     cases = []
     for f, shape, dtype, h in specs:
         x = rng.standard_normal(shape).astype(dtype)
-        cases.append(Case((f, x, h), ("f", "x", "h"),
-                          f"f = {f.__name__} ({f.__doc__.split(':')[0].rstrip('.')}), x: a "
-                          f"{np.dtype(dtype).name} array of shape {shape}, h={h}"))
+        cases.append(Case.of(f"f = {f.__name__} ({f.__doc__.split(':')[0].rstrip('.')}), x: a "
+                             f"{np.dtype(dtype).name} array of shape {shape}, h={h}",
+                             f=f, x=x, h=h))
     return cases
 
 
@@ -55,16 +55,13 @@ def _relative_error_cases() -> list[Case]:
     mixed_a = np.array([1.0, -2.0, 0.0, 0.0, 3e-3, 5.0, 1e-14, -4.0])
     mixed_b = np.array([1.5, 2.0, 0.0, 1e-3, 3e-3, 0.5, 3e-14, -1.0])
     matrix_a, matrix_b = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
-    return [Case((a, close, 1e-12), ("a", "b", "tiny"),
-                 "b = a·(1 + 1e-7·noise), 8 entries, tiny=1e-12"),
-            Case((mixed_a, mixed_b, 1e-12), ("a", "b", "tiny"),
-                 f"a={mixed_a.tolist()}, b={mixed_b.tolist()}, tiny=1e-12"),
-            Case((mixed_b, mixed_a, 1e-12), ("a", "b", "tiny"),
-                 "the same pair, swapped, tiny=1e-12"),
-            Case((matrix_a, matrix_b, 1e-12), ("a", "b", "tiny"),
-                 "two unrelated 3×4 arrays, tiny=1e-12"),
-            Case((mixed_a, mixed_b, 1e-2), ("a", "b", "tiny"),
-                 f"a={mixed_a.tolist()}, b={mixed_b.tolist()}, tiny=0.01")]
+    return [Case.of("b = a·(1 + 1e-7·noise), 8 entries, tiny=1e-12", a=a, b=close, tiny=1e-12),
+            Case.of(f"a={mixed_a.tolist()}, b={mixed_b.tolist()}, tiny=1e-12", a=mixed_a,
+                    b=mixed_b, tiny=1e-12),
+            Case.of("the same pair, swapped, tiny=1e-12", a=mixed_b, b=mixed_a, tiny=1e-12),
+            Case.of("two unrelated 3×4 arrays, tiny=1e-12", a=matrix_a, b=matrix_b, tiny=1e-12),
+            Case.of(f"a={mixed_a.tolist()}, b={mixed_b.tolist()}, tiny=0.01", a=mixed_a, b=mixed_b,
+                    tiny=1e-2)]
 
 
 def _cross_entropy_cases() -> list[Case]:
@@ -74,14 +71,13 @@ def _cross_entropy_cases() -> list[Case]:
                                      (6, 2, 0.1, 0.0), (4, 5, 50.0, 1000.0)]:
         logits = rng.standard_normal((n, classes)) * scale + shift
         y = rng.integers(0, classes, n)
-        cases.append(Case((logits, y), ("logits", "y"),
-                          f"logits: {n}×{classes}, standard deviation {scale}, all shifted by "
-                          f"{shift}; y: {y.tolist()}"))
+        cases.append(Case.of(f"logits: {n}×{classes}, standard deviation {scale}, all shifted by "
+                             f"{shift}; y: {y.tolist()}", logits=logits, y=y))
     return cases
 
 
 def _classes_cases() -> list[Case]:
-    return [Case((c,), ("num_classes",), f"num_classes={c}") for c in (2, 3, 10, 100, 1000)]
+    return [Case.of(f"num_classes={c}", num_classes=c) for c in (2, 3, 10, 100, 1000)]
 
 
 def _update_ratio_cases() -> list[Case]:
@@ -89,8 +85,7 @@ def _update_ratio_cases() -> list[Case]:
     cases = []
     for shape, lr in [((5,), 0.1), ((4, 3), 1e-3), ((2, 3, 4), 0.5), ((10, 10), 0.02)]:
         w, dw = rng.standard_normal(shape), rng.standard_normal(shape) * 0.1
-        cases.append(Case((w, dw, lr), ("w", "dw", "lr"),
-                          f"w, dw: float64 arrays of shape {shape}, lr={lr}"))
+        cases.append(Case.of(f"w, dw: float64 arrays of shape {shape}, lr={lr}", w=w, dw=dw, lr=lr))
     return cases
 
 

@@ -24,12 +24,11 @@ def _average_cases() -> list[Case]:
     for members, n, classes, scale in [(3, 5, 4, 1.0), (1, 4, 3, 2.0), (5, 6, 10, 3.0),
                                        (2, 3, 2, 0.1), (4, 7, 5, 5.0)]:
         logits = [scale * rng.standard_normal((n, classes)) for _ in range(members)]
-        cases.append(Case((logits,), ("logits",),
-                          f"a list of {members} logit array(s) of shape ({n}, {classes}), "
-                          f"entries of size about {scale}"))
+        cases.append(Case.of(f"a list of {members} logit array(s) of shape ({n}, {classes}), "
+                             f"entries of size about {scale}", logits=logits))
     big = [rng.standard_normal((4, 3)) * 400 + 500 for _ in range(3)]
-    cases.append(Case((big,), ("logits",), "3 members whose logits are around 500 ± 400 (an "
-                      "unshifted exp overflows)"))
+    cases.append(Case.of("3 members whose logits are around 500 ± 400 (an "
+                         "unshifted exp overflows)", logits=big))
     return cases
 
 
@@ -43,9 +42,9 @@ def _ema_cases() -> list[Case]:
     cases = []
     for decay in (0.9, 0.999, 0.5, 0.0, 0.75, 1.0):
         average, params = _params(rng), _params(rng)
-        cases.append(Case((average, params, decay), ("average", "params", "decay"),
-                          "average, params: dicts of float64 arrays (W1 3×4, b1 4, W2 4×2, "
-                          f"b2 2), decay={decay}"))
+        cases.append(Case.of("average, params: dicts of float64 arrays (W1 3×4, b1 4, W2 4×2, "
+                             f"b2 2), decay={decay}", average=average,
+                             params=params, decay=decay))
     return cases
 
 
@@ -54,15 +53,15 @@ def _polyak_cases() -> list[Case]:
     cases = []
     for n in (0, 1, 2, 9, 99, 3):
         average, params = _params(rng), _params(rng)
-        cases.append(Case((average, params, n), ("average", "params", "n"),
-                          "average, params: dicts of float64 arrays (W1 3×4, b1 4, W2 4×2, "
-                          f"b2 2), n={n}"))
+        cases.append(Case.of("average, params: dicts of float64 arrays (W1 3×4, b1 4, W2 4×2, "
+                             f"b2 2), n={n}", average=average, params=params,
+                             n=n))
     return cases
 
 
 def _snapshot_cases() -> list[Case]:
-    return [Case((lr, total, cycles), ("lr", "total_steps", "cycles"),
-                 f"steps 0…{total - 1} with lr={lr}, total_steps={total}, cycles={cycles}")
+    return [Case.of(f"steps 0…{total - 1} with lr={lr}, total_steps={total}, cycles={cycles}",
+                    lr=lr, total_steps=total, cycles=cycles)
             for lr, total, cycles in [(0.1, 100, 5), (0.2, 50, 3), (1.0, 10, 4), (0.05, 30, 1),
                                       (0.1, 7, 7), (0.4, 200, 6)]]
 

@@ -58,7 +58,7 @@ _FAN_SHAPES = [(10, 784), (784, 10), (64, 3, 7, 7), (16, 8, 5), (3, 4, 2, 2, 2),
 
 
 def _fans_cases() -> list[Case]:
-    return [Case((shape,), ("shape",), f"shape={shape}") for shape in _FAN_SHAPES]
+    return [Case.of(f"shape={shape}", shape=shape) for shape in _FAN_SHAPES]
 
 
 def _gain_cases() -> list[Case]:

@@ -26,7 +26,7 @@ def _step_cases(seed: int) -> list[Case]:
         lr, mu = float(10 ** rng.uniform(-3, -0.5)), float(rng.choice([0.5, 0.9, 0.95, 0.99]))
         label = (f"x, v, dx: float64 arrays of shape {shape} (v nonzero), lr={lr:.4g}, "
                  f"mu={mu}")
-        cases.append(Case((x, v, dx, lr, mu), ("x", "v", "dx", "lr", "mu"), label))
+        cases.append(Case.of(label, x=x, v=v, dx=dx, lr=lr, mu=mu))
     return cases
 
 
@@ -53,12 +53,11 @@ def _lookahead_cases() -> list[Case]:
         lr, mu = float(rng.uniform(0.01, 0.2)), float(rng.choice([0.5, 0.9, 0.99]))
         label = (f"grad_fn = gradient of a random {d}-D quadratic, x and v of shape ({d},) "
                  f"(v nonzero), lr={lr:.4g}, mu={mu}")
-        cases.append(Case((x, v, surface.grad, lr, mu), ("x", "v", "grad_fn", "lr", "mu"),
-                          label))
+        cases.append(Case.of(label, x=x, v=v, grad_fn=surface.grad, lr=lr, mu=mu))
     x, v = np.array([-1.0, 1.5]), np.array([0.05, -0.02])
-    cases.append(Case((x, v, ROSENBROCK.grad, 1e-3, 0.9), ("x", "v", "grad_fn", "lr", "mu"),
-                      "grad_fn = Rosenbrock's gradient, x=[-1, 1.5], v=[0.05, -0.02], "
-                      "lr=0.001, mu=0.9"))
+    cases.append(Case.of("grad_fn = Rosenbrock's gradient, x=[-1, 1.5], v=[0.05, -0.02], "
+                         "lr=0.001, mu=0.9", x=x, v=v, grad_fn=ROSENBROCK.grad,
+                         lr=1e-3, mu=0.9))
     return cases
 
 
@@ -71,8 +70,8 @@ def _run_momentum_cases() -> list[Case]:
         lr, mu = float(rng.uniform(0.01, 0.1)), float(rng.choice([0.5, 0.9]))
         label = (f"grad_fn = gradient of a random {d}-D quadratic, x0 of shape ({d},), "
                  f"lr={lr:.4g}, mu={mu}, num_steps={steps}, nesterov={nesterov}")
-        cases.append(Case((surface.grad, x0, lr, mu, steps, nesterov),
-                          ("grad_fn", "x0", "lr", "mu", "num_steps", "nesterov"), label))
+        cases.append(Case.of(label, grad_fn=surface.grad, x0=x0, lr=lr, mu=mu, num_steps=steps,
+                             nesterov=nesterov))
     return cases
 
 

@@ -54,8 +54,9 @@ def _search_cases() -> list[Case]:
               ({"lr": (1e-5, 1.0, "log"), "dropout": (0.0, 0.8, "linear")}, 25, 1),
               ({"lr": (1e-4, 0.1, "log"), "weight_decay": (1e-6, 1e-2, "log"),
                 "dropout": (0.0, 0.5, "linear")}, 40, 2)]
-    return [Case((_objective, space, budget, seed), ("objective", "space", "budget", "seed"),
-                 f"a bumpy objective over the space {space}, budget={budget}, seed={seed}")
+    return [Case.of(f"a bumpy objective over the space {space}, budget={budget}, seed={seed}",
+                    objective=_objective, space=space, budget=budget,
+                    seed=seed)
             for space, budget, seed in spaces]
 
 
@@ -68,8 +69,8 @@ def _boundary_cases() -> list[Case]:
               {"lr": 0.05, "momentum": 0.97, "weight_decay": 1.1e-6},
               {"lr": 6e-4, "momentum": 0.6, "weight_decay": 1e-3},
               {"lr": 0.6, "momentum": 0.75, "weight_decay": 3e-6}]
-    return [Case((point, space, margin), ("best", "space", "margin"),
-                 f"best={point}, space={space}, margin={margin}")
+    return [Case.of(f"best={point}, space={space}, margin={margin}", best=point, space=space,
+                    margin=margin)
             for point in points for margin in (0.05, 0.2)]
 
 

@@ -26,11 +26,11 @@ def _classify_cases() -> list[Case]:
     spectra = [[2.0, 0.5], [-1.0, -3.0], [4.0, -0.1], [1.0, 2.0, 3.0], [-1.0, -1.0, -2.0],
                [5.0, 1.0, -2.0], [0.0, 3.0], [0.0, -1.0, -2.0], [1.0, 0.0, -1.0],
                [3.0, 1e-3, 2.0, 7.0]]
-    cases = [Case((_rotated(rng, s),), ("H",), f"a symmetric {len(s)}×{len(s)} matrix with "
-                  f"eigenvalues {s} (not diagonal)") for s in spectra]
+    cases = [Case.of(f"a symmetric {len(s)}×{len(s)} matrix with "
+                     f"eigenvalues {s} (not diagonal)", H=_rotated(rng, s)) for s in spectra]
     # Positive diagonal, yet a saddle: the diagonal says nothing about the signs.
-    cases.append(Case((np.array([[1.0, 3.0], [3.0, 1.0]]),), ("H",), "H = [[1, 3], [3, 1]]"))
-    cases.append(Case((np.array([[-2.0]]),), ("H",), "H = [[-2]] (one dimension)"))
+    cases.append(Case.of("H = [[1, 3], [3, 1]]", H=np.array([[1.0, 3.0], [3.0, 1.0]])))
+    cases.append(Case.of("H = [[-2]] (one dimension)", H=np.array([[-2.0]])))
     return cases
 
 
@@ -42,9 +42,9 @@ def _newton_cases() -> list[Case]:
                                   ([1.0, 5.0], 0.3, 2.0)]:
         H = _rotated(rng, spectrum)
         x, g = rng.standard_normal(len(spectrum)), rng.standard_normal(len(spectrum))
-        cases.append(Case((x, g, H, lr, damping), ("x", "g", "H", "lr", "damping"),
-                          f"x, g of shape ({len(spectrum)},), H with eigenvalues {spectrum}, "
-                          f"lr={lr}, damping={damping}"))
+        cases.append(Case.of(f"x, g of shape ({len(spectrum)},), H with eigenvalues {spectrum}, "
+                             f"lr={lr}, damping={damping}", x=x, g=g, H=H, lr=lr,
+                             damping=damping))
     return cases
 
 
@@ -60,9 +60,10 @@ def _two_loop_cases() -> list[Case]:
     for d, pairs in [(2, 1), (3, 2), (4, 3), (5, 4), (3, 0)]:
         steps, changes = _curvature_pairs(rng, d, pairs)
         g, gamma = rng.standard_normal(d), float(rng.uniform(0.2, 2.0))
-        cases.append(Case((g, steps, changes, gamma), ("g", "steps", "changes", "gamma"),
-                          f"g of shape ({d},), {pairs} curvature pair(s) (s_i, y_i) with "
-                          f"y_iᵀs_i > 0, oldest first, gamma={gamma:.4g}"))
+        cases.append(Case.of(f"g of shape ({d},), {pairs} curvature pair(s) (s_i, y_i) with "
+                             f"y_iᵀs_i > 0, oldest first, gamma={gamma:.4g}",
+                             g=g, steps=steps, changes=changes,
+                             gamma=gamma))
     return cases
 
 
@@ -73,14 +74,15 @@ def _lbfgs_cases() -> list[Case]:
                                   (6, 15, 10, 1.0)]:
         A = _rotated(rng, rng.uniform(0.5, 10.0, d))
         surface, x0 = quadratic(A, rng.standard_normal(d)), rng.standard_normal(d)
-        cases.append(Case((surface.grad, x0, iters, history, lr),
-                          ("grad_fn", "x0", "num_iters", "history_size", "lr"),
-                          f"grad_fn = gradient of a random {d}-D convex quadratic, x0 of shape "
-                          f"({d},), num_iters={iters}, history_size={history}, lr={lr}"))
-    cases.append(Case((ROSENBROCK.grad, ROSENBROCK.start, 25, 4, 0.5),
-                      ("grad_fn", "x0", "num_iters", "history_size", "lr"),
-                      "grad_fn = Rosenbrock's gradient, x0=[-1.2, 1.0], num_iters=25, "
-                      "history_size=4, lr=0.5"))
+        cases.append(Case.of(f"grad_fn = gradient of a random {d}-D convex quadratic, x0 of shape "
+                             f"({d},), num_iters={iters}, history_size={history}, lr={lr}",
+                             grad_fn=surface.grad, x0=x0,
+                             num_iters=iters, history_size=history,
+                             lr=lr))
+    cases.append(Case.of("grad_fn = Rosenbrock's gradient, x0=[-1.2, 1.0], num_iters=25, "
+                         "history_size=4, lr=0.5", grad_fn=ROSENBROCK.grad,
+                         x0=ROSENBROCK.start, num_iters=25,
+                         history_size=4, lr=0.5))
     return cases
 
 

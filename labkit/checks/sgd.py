@@ -27,7 +27,7 @@ def _sgd_step_cases() -> list[Case]:
         x, dx = rng.standard_normal(shape), rng.standard_normal(shape)
         lr = float(10 ** rng.uniform(-3, 0))
         label = f"{_shape_label('x', x)}, dx of the same shape, lr={lr:.4g}"
-        cases.append(Case((x, dx, lr), ("x", "dx", "lr"), label))
+        cases.append(Case.of(label, x=x, dx=dx, lr=lr))
     return cases
 
 
@@ -64,11 +64,11 @@ def _gradient_descent_cases() -> list[Case]:
         x0 = rng.standard_normal(d)
         label = (f"grad_fn = gradient of ½xᵀAx − bᵀx in {d} dimensions, x0 of shape ({d},), "
                  f"lr={lr:.4g}, num_steps={steps}")
-        cases.append(Case((surface.grad, x0, lr, steps), ("grad_fn", "x0", "lr", "num_steps"),
-                          label))
+        cases.append(Case.of(label, grad_fn=surface.grad, x0=x0, lr=lr, num_steps=steps))
     x0 = np.array([-1.2, 1.0])
-    cases.append(Case((ROSENBROCK.grad, x0, 1e-3, 40), ("grad_fn", "x0", "lr", "num_steps"),
-                      "grad_fn = Rosenbrock's gradient, x0=[-1.2, 1.0], lr=0.001, num_steps=40"))
+    cases.append(Case.of("grad_fn = Rosenbrock's gradient, x0=[-1.2, 1.0], lr=0.001, num_steps=40",
+                         grad_fn=ROSENBROCK.grad, x0=x0, lr=1e-3,
+                         num_steps=40))
     return cases
 
 
@@ -87,8 +87,8 @@ def _train_softmax_cases() -> list[Case]:
                                          (64, 0.2, 2, 3)]:
         label = (f"X, y = the first 300 training digits (X: float64 (300, 64)), "
                  f"batch_size={batch_size}, lr={lr}, epochs={epochs}, seed={seed}")
-        cases.append(Case((X, y, batch_size, lr, epochs, seed),
-                          ("X", "y", "batch_size", "lr", "epochs", "seed"), label))
+        cases.append(Case.of(label, X=X, y=y, batch_size=batch_size, lr=lr, epochs=epochs,
+                             seed=seed))
     return cases
 
 

@@ -132,9 +132,9 @@ def _clip_cases() -> list[Case]:
     cases = []
     for shapes, scales, max_norm, what in settings:
         grads = [rng.standard_normal(s) * k for s, k in zip(shapes, scales, strict=True)]
-        cases.append(Case((grads, max_norm), ("grads", "max_norm"),
-                          f"{what}: gradients of shapes {shapes} with scales {scales}, "
-                          f"max_norm={max_norm}"))
+        cases.append(Case.of(f"{what}: gradients of shapes {shapes} with scales {scales}, "
+                             f"max_norm={max_norm}", grads=grads,
+                             max_norm=max_norm))
     return cases
 
 
@@ -155,10 +155,11 @@ def _early_cases() -> list[Case]:
                 ([1.0, 1.0, 1.0, 1.0], 3, 0.0), (_noisy_curve(0), 4, 0.0),
                 (_noisy_curve(1), 5, 0.01), (_noisy_curve(2), 3, 0.0),
                 ([1.0, 0.95, 0.949, 0.948, 0.947, 0.946], 3, 0.01)]
-    return [Case((list(values), patience, min_delta), ("val_losses", "patience", "min_delta"),
-                 f"val_losses={[round(v, 3) for v in values][:12]}"
-                 f"{'…' if len(values) > 12 else ''} ({len(values)} epochs), "
-                 f"patience={patience}, min_delta={min_delta}")
+    return [Case.of(f"val_losses={[round(v, 3) for v in values][:12]}"
+                    f"{'…' if len(values) > 12 else ''} ({len(values)} epochs), "
+                    f"patience={patience}, min_delta={min_delta}",
+                    val_losses=list(values), patience=patience,
+                    min_delta=min_delta)
             for values, patience, min_delta in settings]
 
 
