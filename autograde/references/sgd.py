@@ -83,6 +83,24 @@ _STEP_MISTAKES = (
     Mistake("no_lr", "The learning rate is missing: the step must be scaled by lr.", _no_lr),
 )
 
+def critical_lr_with(step=ref.sgd_step, gradient_descent=None) -> float:
+    """Part 5's measurement as the exercise's model solution makes it (bisection on [0, 1],
+    500 steps from np.ones(3), diverged when the last iterate is longer than the first), with
+    the given functions: with a student's own mistaken step, the boundary that step has."""
+    run = gradient_descent or functools.partial(ref.gradient_descent, step=step)
+
+    def diverges(lr):
+        with np.errstate(over="ignore", invalid="ignore"):
+            path = run(lambda x: EX01_QUADRATIC @ x, np.ones(3), lr, 500)
+            return not np.linalg.norm(path[-1]) <= np.linalg.norm(path[0])
+
+    low, high = 0.0, 1.0
+    for _ in range(40):
+        middle = (low + high) / 2
+        low, high = (low, middle) if diverges(middle) else (middle, high)
+    return (low + high) / 2
+
+
 def _sgd_step_in_place(x, dx, lr):
     x -= lr * dx
     return x
@@ -123,8 +141,10 @@ EXPECTED = {
                 "the loss of the final W on the whole training set after each epoch.",
                 _softmax_batch_average),
     )),
-    "sgd.critical_lr": Expected(ref.max_stable_learning_rate(EX01_QUADRATIC), rtol=0.01,
-                                check_dtype=False, mistakes=(
+    "sgd.critical_lr": Expected(
+        ref.max_stable_learning_rate(EX01_QUADRATIC), rtol=0.01, check_dtype=False,
+        upstream={"step": "sgd.sgd_step", "gradient_descent": "sgd.gradient_descent"},
+        reference_with=critical_lr_with, mistakes=(
         Mistake("one_over_lambda", "That is 1/λ_max, the rate that removes the stiffest "
                 "direction in one step; divergence starts at twice that.",
                 1.0 / np.linalg.eigvalsh(EX01_QUADRATIC).max()),
