@@ -252,3 +252,72 @@ def test_carry_forward_for_a_function_built_on_the_students_step():
     assert not judge("sgd.gradient_descent", record).passed
     carried = judge("sgd.gradient_descent", record, upstream={"sgd.sgd_step": step})
     assert carried.passed and "sgd.sgd_step" in carried.message
+
+
+def test_one_declaration_yields_the_value_check_and_its_no_mutation_check():
+    from autograde.judge import judged_ids
+    from autograde.references import expected
+
+    assert judged_ids("sgd.sgd_step") == ["sgd.sgd_step", "sgd.sgd_step.no_mutation"]
+    assert judged_ids("sgd.gradient_descent") == ["sgd.gradient_descent"]
+    derived = expected("sgd.sgd_step.no_mutation")
+    assert derived.aspect == "inputs_untouched" and derived.weight == 1
+    assert [m.name for m in derived.mistakes] == ["in_place"]
+    with pytest.raises(KeyError):
+        expected("sgd.gradient_descent.no_mutation")
+
+
+def test_an_experiment_is_computed_once_and_only_when_needed():
+    from autograde.references import Computed, resolve
+
+    calls = []
+    lazy = Computed(lambda scale: calls.append(scale) or 2 * scale, scale=3)
+    assert calls == []
+    assert resolve(lazy) == 6 and resolve(lazy) == 6 and calls == [3]
+    assert resolve(7) == 7
+
+
+def test_an_in_place_upstream_function_is_charged_once():
+    """sgd_step right in value but writing into x: gradient_descent built on it aliases every
+    row, which is what that step gives, so only the no_mutation check loses points."""
+    def sgd_step(x, dx, lr):
+        x -= lr * dx
+        return x
+
+    def gradient_descent(grad_fn, x0, lr, num_steps):
+        path = [np.array(x0, dtype=float)]
+        for _ in range(num_steps):
+            path.append(sgd_step(path[-1], grad_fn(path[-1]), lr))
+        return np.stack(path)
+
+    from autograde.judge import judged_ids
+
+    judged = {}
+    for check_id, answer in [("sgd.sgd_step", sgd_step),
+                             ("sgd.gradient_descent", gradient_descent)]:
+        record = {"cases": checks.run_cases(checks.spec(check_id), answer)}
+        for judged_id in judged_ids(check_id):
+            judged[judged_id] = judge(judged_id, record, upstream=judged)
+    assert judged["sgd.sgd_step"].passed
+    assert judged["sgd.sgd_step.no_mutation"].mistake == "in_place"
+    assert judged["sgd.gradient_descent"].passed
+    assert "sgd.sgd_step.no_mutation" in judged["sgd.gradient_descent"].message
+
+
+def test_mistaken_optimizers_are_the_books_classes_with_a_wrapped_rule():
+    import torch
+
+    from autograde.references import adaptive as adaptive_ref
+    from solutions.adaptive import Adam
+
+    variant = adaptive_ref._AdamNoCorrection
+    assert issubclass(variant, Adam) and variant.update is not Adam.update
+    p = torch.zeros(2, requires_grad=True)
+    q = torch.zeros(2, requires_grad=True)
+    right, wrong = Adam([p], lr=0.1), variant([q], lr=0.1)
+    for tensor, optimizer in ((p, right), (q, wrong)):
+        tensor.grad = torch.tensor([1.0, -2.0])
+        optimizer.step()
+    # The first bias-corrected Adam step is lr·sign(g); without the correction it is not.
+    assert torch.allclose(p, torch.tensor([-0.1, 0.1]))
+    assert not torch.allclose(q, p)
