@@ -149,6 +149,26 @@ CUBIC = Surface("cubic", _cubic_value, _cubic_grad, _cubic_hessian, None, (-2.0,
 ``(−1, 1)`` and two saddles ``(1, 1)``, ``(−1, −1)``; unbounded below."""
 
 
+def _quartic_value(x: Array) -> float:
+    return float(x[0] ** 4 / 4 - x[0] ** 2 / 2 - x[1] ** 4 / 4 + x[1] ** 2 / 2)
+
+
+def _quartic_grad(x: Array) -> Array:
+    return np.array([x[0] ** 3 - x[0], x[1] - x[1] ** 3])
+
+
+def _quartic_hessian(x: Array) -> Array:
+    return np.diag([3 * x[0] ** 2 - 1, 1 - 3 * x[1] ** 2])
+
+
+QUARTIC = Surface("quartic", _quartic_value, _quartic_grad, _quartic_hessian, None,
+                  (-2.5, 2.5, -2.5, 2.5), np.array([0.52, 0.2]))
+"""``x⁴/4 − x²/2 − y⁴/4 + y²/2``: nine critical points with coordinates in ``{−1, 0, 1}`` —
+minima ``(±1, 0)``, maxima ``(0, ±1)``, saddles at the origin and ``(±1, ±1)``. Unlike on
+:data:`CUBIC`, a Newton step can cross to another critical point's side (from ``x = 0.52``
+it jumps past ``0``), so where Newton ends is not told by the curvature where it starts."""
+
+
 SURFACES: dict[str, Surface] = {
     "quadratic": ill_conditioned_quadratic(),
     "rosenbrock": ROSENBROCK,

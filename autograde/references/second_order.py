@@ -6,7 +6,7 @@ import numpy as np
 
 from autograde.references import Computed, Expected, Mistake
 from labkit.checks.second_order import EX03_NEWTON_STEPS, EX03_STARTS
-from labkit.functions import CUBIC
+from labkit.functions import QUARTIC
 from solutions import second_order as ref
 
 
@@ -25,18 +25,24 @@ def newton_limits_with(newton_step=ref.newton_step) -> np.ndarray:
     for x in EX03_STARTS:
         with np.errstate(all="ignore"):
             for _ in range(EX03_NEWTON_STEPS):
-                x = newton_step(x, CUBIC.grad(x), CUBIC.hessian(x))
+                x = newton_step(x, QUARTIC.grad(x), QUARTIC.hessian(x))
         limits.append(x)
     return np.stack(limits)
 
 
 def _newton_limits() -> np.ndarray:
-    return np.stack([ref.newton_method(CUBIC.grad, CUBIC.hessian, x0, EX03_NEWTON_STEPS)[-1]
+    return np.stack([ref.newton_method(QUARTIC.grad, QUARTIC.hessian, x0, EX03_NEWTON_STEPS)[-1]
                      for x0 in EX03_STARTS])
 
 
 def _limit_kinds() -> list[str]:
-    return [ref.classify_critical_point(CUBIC.hessian(x)) for x in _newton_limits()]
+    return [ref.classify_critical_point(QUARTIC.hessian(x)) for x in _newton_limits()]
+
+
+def limit_kinds_with(newton_step=ref.newton_step,
+                     classify_critical_point=ref.classify_critical_point) -> list[str]:
+    """Part 5's kinds of the final points, with the given Newton step and classifier."""
+    return [classify_critical_point(QUARTIC.hessian(x)) for x in newton_limits_with(newton_step)]
 
 
 # -- typical mistakes ------------------------------------------------------------------------
@@ -169,8 +175,16 @@ EXPECTED = {
         Computed(_newton_limits), rtol=0, atol=1e-6, check_dtype=False,
         upstream={"newton_step": "second_order.newton_step"}, reference_with=newton_limits_with),
     "second_order.limit_kinds": Expected(
-        Computed(_limit_kinds), upstream={"newton_step": "second_order.newton_step"},
-        reference_with=lambda newton_step=ref.newton_step: [
-            ref.classify_critical_point(CUBIC.hessian(x))
-            for x in newton_limits_with(newton_step)]),
+        Computed(_limit_kinds),
+        upstream={"newton_step": "second_order.newton_step",
+                  "classify_critical_point": "second_order.classify"},
+        reference_with=limit_kinds_with, mistakes=(
+            Mistake("kinds_at_starts", "Classify the Hessian at each final point of "
+                    "newton_limits, not at the starting point.",
+                    Computed(lambda: [ref.classify_critical_point(QUARTIC.hessian(x))
+                                      for x in EX03_STARTS]),
+                    diagnosis="the kinds are those of the Hessian at the starting points: "
+                    "right only for the runs that end where the start's curvature points, "
+                    "wrong for the four that cross to another critical point."),
+        )),
 }

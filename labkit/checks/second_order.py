@@ -8,9 +8,10 @@ from labkit.checks import Case, Spec, call, register, value
 from labkit.functions import ROSENBROCK, quadratic
 
 # -- exercise 03's fixed problem (the notebook imports it from here) -------------------------------
-EX03_STARTS = np.array([[0.4, 0.3], [2.0, -1.5], [-0.3, 0.6], [-1.7, -0.2],
-                        [0.9, 2.5], [-0.6, -1.8], [1.3, -0.4], [-2.2, 1.1]])
-"""Exercise 03: starting points of Newton's method on ``labkit.functions.CUBIC``."""
+EX03_STARTS = np.array([[0.52, 0.2], [1.6, -0.55], [-0.2, 0.7], [0.3, -0.25],
+                        [-1.4, 1.8], [0.1, -0.53], [-0.8, -0.1], [2.2, 0.4]])
+"""Exercise 03: starting points of Newton's method on ``labkit.functions.QUARTIC``. Half of
+them end on a critical point of another kind than the Hessian at the start suggests."""
 EX03_NEWTON_STEPS = 20
 
 
