@@ -219,11 +219,19 @@ def _transposed(expected: Any, got: Any) -> str | None:
             return "it is the transpose of the expected array"
         return "its shape is the expected one transposed (rows and columns swapped?)"
     if isinstance(expected, np.ndarray) and isinstance(got, np.ndarray) \
-            and got.size != expected.size and got.size and expected.size \
-            and np.broadcast_shapes(got.shape, expected.shape) == expected.shape:
-        return f"shape {got.shape} where {expected.shape} was expected (a missing axis, or " \
-               "a sum/mean over the wrong axis?)"
+            and got.size != expected.size and got.size and expected.size:
+        if _broadcasts_to(got.shape, expected.shape):
+            return f"shape {got.shape} where {expected.shape} was expected (a missing axis, " \
+                   "or a sum/mean over the wrong axis?)"
+        return f"shape {got.shape} where {expected.shape} was expected"
     return None
+
+
+def _broadcasts_to(shape: tuple, target: tuple) -> bool:
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:  # shapes that do not broadcast at all
+        return False
 
 
 def across_cases(cases: list, passed: list[bool], got: list, wanted: list) -> str | None:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from autograde.diagnose import across_cases, locate, shape_of_difference
 from autograde.judge import CREDIT_STEP, Verdict, cell_score, judge
 from autograde.references import adaptive as adaptive_ref
-from autograde.references import base_check
+from autograde.references import base_check, expected
 from labkit import checks
 
 
@@ -321,3 +321,47 @@ def test_mistaken_optimizers_are_the_books_classes_with_a_wrapped_rule():
     # The first bias-corrected Adam step is lr·sign(g); without the correction it is not.
     assert torch.allclose(p, torch.tensor([-0.1, 0.1]))
     assert not torch.allclose(q, p)
+
+
+def _function_checks() -> list[str]:
+    """Every check that calls a plain function (not a class, not a reported value)."""
+    import importlib
+    import pkgutil
+
+    import autograde.references as references
+
+    ids = []
+    for module in pkgutil.iter_modules(references.__path__):
+        catalog = importlib.import_module(f"autograde.references.{module.name}").EXPECTED
+        for check_id, exp in catalog.items():
+            run = checks.spec(check_id).run
+            if run in (checks.call, checks.call_keeping_inputs) and not isinstance(
+                    exp.reference, type):
+                ids.append(check_id)
+    return sorted(ids)
+
+
+def _lazy_answers(check_id: str) -> dict:
+    """Answers that do no work: the first argument back, case 0's answer for every case, and
+    zeros shaped like it."""
+    import copy
+
+    spec = checks.spec(check_id)
+    first = spec.cases()[0]
+    constant = spec.run(expected(check_id).reference_answer(), first)["value"]
+
+    def zeros(value):
+        if isinstance(value, tuple | list):
+            return type(value)(zeros(v) for v in value)
+        return np.zeros_like(value) if isinstance(value, np.ndarray | float | int) else value
+
+    return {"echo": lambda *args: copy.deepcopy(args[0]),
+            "constant": lambda *args: copy.deepcopy(constant),
+            "zeros": lambda *args: zeros(constant)}
+
+
+@pytest.mark.parametrize("check_id", _function_checks())
+def test_no_function_check_is_passed_without_the_work(check_id):
+    for name, answer in _lazy_answers(check_id).items():
+        found = verdict(check_id, answer)
+        assert not found.passed, f"{check_id} passes an answer that returns {name}"
