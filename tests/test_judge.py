@@ -365,3 +365,23 @@ def test_no_function_check_is_passed_without_the_work(check_id):
     for name, answer in _lazy_answers(check_id).items():
         found = verdict(check_id, answer)
         assert not found.passed, f"{check_id} passes an answer that returns {name}"
+
+
+def test_every_cataloged_mistake_has_a_diagnosis_that_is_not_its_fix():
+    """The default hint level names each recognised mistake and its symptom: every cataloged
+    mistake has a diagnosis of its own, different from the fix its hint gives."""
+    import importlib
+    import pkgutil
+
+    import autograde.references as references
+
+    seen = 0
+    for module_info in pkgutil.iter_modules(references.__path__):
+        module = importlib.import_module(f"{references.__name__}.{module_info.name}")
+        for check_id, exp in module.EXPECTED.items():
+            for mistake in exp.mistakes:
+                seen += 1
+                where = f"{check_id}: {mistake.name}"
+                assert mistake.diagnosis.strip(), f"{where} has no diagnosis"
+                assert mistake.diagnosis != mistake.hint, f"{where}: the diagnosis is the fix"
+    assert seen

@@ -137,40 +137,72 @@ EXPECTED = {
     "adaptive.adagrad_step": Expected(adagrad_step, weight=3, no_mutation=1,
         in_place_hint=_NO_MUTATION_HINT, mistakes=(
         Mistake("no_sqrt", "Divide by the square root of the accumulated squares, "
-                "√(sum_sq) + eps, not by the sum itself.", _adagrad_no_sqrt),
+                "√(sum_sq) + eps, not by the sum itself.", _adagrad_no_sqrt,
+                diagnosis="the gradient is divided by the accumulated squares rather than by their "
+                "magnitude, so the steps are tiny for large gradients and huge for small ones "
+                "instead of about lr."),
         Mistake("old_sum", "Add g² to the accumulator first, then divide by its square root: "
-                "the current gradient counts in its own step.", _adagrad_old_sum),
+                "the current gradient counts in its own step.", _adagrad_old_sum,
+                diagnosis="the step divides by the accumulator from before this gradient was "
+                "added, so the current gradient does not count in its own step (from an empty "
+                "accumulator the first step divides by eps alone)."),
         Mistake("eps_inside", "eps goes outside the square root: √(sum_sq) + eps.",
-                _adagrad_eps_inside),
+                _adagrad_eps_inside,
+                diagnosis="eps sits under the square root, so the step is wrong where eps is not "
+                "negligible next to the accumulated squares (large eps, tiny gradients)."),
     )),
     "adaptive.rmsprop_step": Expected(rmsprop_step, mistakes=(
         Mistake("alpha_swapped", "alpha weighs the old average: mean_sq ← alpha·mean_sq + "
-                "(1 − alpha)·g².", _rmsprop_alpha_swapped),
+                "(1 − alpha)·g².", _rmsprop_alpha_swapped,
+                diagnosis="alpha weighs the new squared gradient and 1 − alpha the old average, so "
+                "the average forgets almost all of its history at every step."),
         Mistake("sum", "That accumulates like Adagrad; RMSProp keeps a running *average* "
-                "of g².", _rmsprop_sum),
+                "of g².", _rmsprop_sum,
+                diagnosis="the squared gradients are summed, not averaged, so the denominator "
+                "keeps growing and the steps shrink over time as in Adagrad."),
         Mistake("eps_inside", "eps goes outside the square root: √(mean_sq) + eps.",
-                _rmsprop_eps_inside),
+                _rmsprop_eps_inside,
+                diagnosis="eps sits under the square root, so the step is wrong where eps is not "
+                "negligible next to the running average of the squares."),
     )),
     "adaptive.adam_step": Expected(adam_step, weight=3, no_mutation=1,
         in_place_hint=_NO_MUTATION_HINT, mistakes=(
         Mistake("no_bias_correction", "The moments are not bias-corrected: divide m by "
-                "1 − beta1^t and v by 1 − beta2^t.", _adam_no_correction),
+                "1 − beta1^t and v by 1 − beta2^t.", _adam_no_correction,
+                diagnosis="no bias correction: the moments start at zero and are used as they are, "
+                "so the early steps have the wrong size (about 3 times too large at the first step "
+                "with the default betas)."),
         Mistake("t_after_use", "The step counter is incremented after the bias correction; "
                 "count this step first (t + 1), so the first step uses t = 1.",
-                _adam_t_after_use),
+                _adam_t_after_use,
+                diagnosis="the bias correction uses the step count from before this step, so the "
+                "first step divides by zero (nan) and every later correction is one step behind."),
         Mistake("eps_inside", "eps goes outside the square root: √(v̂) + eps.",
-                _adam_eps_inside),
+                _adam_eps_inside,
+                diagnosis="eps sits under the square root, so the step is wrong where eps is not "
+                "negligible next to the corrected second moment."),
         Mistake("only_m_corrected", "v needs its bias correction too (v / (1 − beta2^t)).",
-                _adam_only_m_corrected),
+                _adam_only_m_corrected,
+                diagnosis="only the first moment is bias-corrected, so the second is far too small "
+                "early on and the first steps are much too large (about 30 times with the default "
+                "betas)."),
     )),
     "adaptive.optimizer": Expected(Adam, mistakes=(
         Mistake("no_bias_correction", "The moments are used without bias correction.",
-                _AdamNoCorrection),
+                _AdamNoCorrection,
+                diagnosis="no bias correction: the optimizer uses the raw moments, so its early "
+                "steps are off by a large factor compared with torch.optim.Adam."),
         Mistake("state_not_kept", "m, v and the step count must live in self.state[p] so "
-                "that they carry over from one step() to the next.", _AdamStateNotKept),
+                "that they carry over from one step() to the next.", _AdamStateNotKept,
+                diagnosis="m, v and the step count start from zero at every step(), so every step "
+                "is Adam's first step, about lr times the sign of the gradient, and nothing is "
+                "remembered."),
         Mistake("decoupled_decay", "Adam's weight_decay is L2: add weight_decay·p to the "
                 "gradient before the moments (shrinking p directly is AdamW).",
-                _AdamDecoupled),
+                _AdamDecoupled,
+                diagnosis="weight_decay shrinks the parameters directly (AdamW's decoupled decay), "
+                "so with weight_decay > 0 the trajectory differs from torch.optim.Adam's L2 "
+                "penalty."),
     )),
     "adaptive.final_losses": Expected(
         Computed(final_losses_with), rtol=1e-4, atol=1e-8, reference_with=final_losses_with,

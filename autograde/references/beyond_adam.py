@@ -145,6 +145,9 @@ _AdamWMaxOfVHat = optimizer_variant(
 
 _MAX_OF_V_HAT = ("AMSGrad keeps the maximum of the raw second moment v and bias-corrects "
                  "that maximum (as PyTorch does), not the maximum of v̂.")
+_MAX_OF_V_HAT_DIAGNOSIS = ("the running maximum is kept over the bias-corrected second "
+                           "moment, so from the second step on the denominator differs from "
+                           "PyTorch's AMSGrad.")
 
 # -- carry-forward: part 5 run with the student's own adamw_step -----------------------------
 def final_weights_with(adamw_step=adamw_step) -> dict[str, np.ndarray]:
@@ -167,35 +170,62 @@ def final_weights_with(adamw_step=adamw_step) -> dict[str, np.ndarray]:
 
 EXPECTED = {
     "beyond_adam.amsgrad_step": Expected(amsgrad_step, mistakes=(
-        Mistake("max_of_v_hat", _MAX_OF_V_HAT, _amsgrad_max_of_v_hat),
+        Mistake("max_of_v_hat", _MAX_OF_V_HAT, _amsgrad_max_of_v_hat,
+                diagnosis=_MAX_OF_V_HAT_DIAGNOSIS),
         Mistake("plain_adam", "The maximum is kept but not used: divide by √(v_max / "
-                "(1 − beta2^t)) + eps.", _amsgrad_plain_adam),
+                "(1 − beta2^t)) + eps.", _amsgrad_plain_adam,
+                diagnosis="the running maximum is updated but never used, so every step is plain "
+                "Adam's."),
         Mistake("old_v", "Update v first, then take v_max = max(v_max, v) with the new v.",
-                _amsgrad_old_v),
+                _amsgrad_old_v,
+                diagnosis="the maximum is taken with the second moment from before this step's "
+                "update, so it lags a step behind (from a zero state the first step divides by eps "
+                "alone, an enormous step)."),
     )),
     "beyond_adam.adamw_step": Expected(adamw_step, mistakes=(
         Mistake("coupled", "That is Adam with L2 (decay added to the gradient); AdamW shrinks "
                 "the weights directly, x ← x·(1 − lr·weight_decay), and leaves m and v alone.",
-                _adamw_coupled),
+                _adamw_coupled,
+                diagnosis="the decay is added to the gradient, so it passes through m and v and is "
+                "rescaled by the adaptive denominator: this is Adam with L2, not AdamW's decoupled "
+                "decay."),
         Mistake("no_lr", "The decay is scaled by the learning rate: x ← x·(1 − lr·weight_decay)."
-                , _adamw_no_lr),
+                , _adamw_no_lr,
+                diagnosis="the weights shrink by the whole weight_decay fraction every step "
+                "whatever the learning rate, so the decay is far stronger than AdamW's."),
         Mistake("decay_after_step", "Shrink the weights before the Adam step, as PyTorch does, "
-                "not after it.", _adamw_after),
+                "not after it.", _adamw_after,
+                diagnosis="the weights are shrunk after the Adam update, so the decay also shrinks "
+                "this step's update and the result is slightly off from PyTorch's order."),
     )),
     "beyond_adam.radam_step": Expected(radam_step, weight=1, mistakes=(
         Mistake("paper_threshold", "The adaptive step starts when ρ_t > 5 (PyTorch's rule, "
-                "given in the exercise), not ρ_t > 4.", _radam_variant(4, True, True)),
+                "given in the exercise), not ρ_t > 4.", _radam_variant(4, True, True),
+                diagnosis="the adaptive step switches on when ρ_t exceeds 4, the paper's rule, so "
+                "around the switch a step is adaptive where the exercise's rule still takes the "
+                "SGD-like step."),
         Mistake("no_rectification", "The adaptive step is multiplied by the rectification "
-                "term r_t.", _radam_variant(5, False, True)),
+                "term r_t.", _radam_variant(5, False, True),
+                diagnosis="the adaptive step leaves out the rectification, so after the switch the "
+                "steps are plain Adam's, too large while the variance of the second moment is "
+                "still high."),
         Mistake("uncorrected_sgd_branch", "Before the switch the step is lr·m̂ with the "
-                "bias-corrected m̂ = m / (1 − beta1^t).", _radam_variant(5, True, False)),
+                "bias-corrected m̂ = m / (1 − beta1^t).", _radam_variant(5, True, False),
+                diagnosis="before the switch the step uses the raw first moment, which starts near "
+                "zero, so the early SGD-like steps are far too small (10 times at the first step "
+                "with beta1 = 0.9)."),
     )),
     "beyond_adam.optimizer": Expected(AdamW, mistakes=(
         Mistake("coupled", "AdamW's decay shrinks the parameter (p ← p·(1 − lr·λ)); adding "
-                "λ·p to the gradient is Adam's L2.", _AdamWCoupled),
+                "λ·p to the gradient is Adam's L2.", _AdamWCoupled,
+                diagnosis="the decay enters the gradient (Adam's L2), so the adaptive denominator "
+                "rescales it instead of every weight shrinking by the same fraction."),
         Mistake("decay_after_step", "Shrink the parameter before the Adam update, not after.",
-                _AdamWDecayAfter),
-        Mistake("max_of_v_hat", _MAX_OF_V_HAT, _AdamWMaxOfVHat),
+                _AdamWDecayAfter,
+                diagnosis="the parameters are shrunk after the Adam update, so the decay also "
+                "shrinks this step's update and the result is slightly off from PyTorch's order."),
+        Mistake("max_of_v_hat", _MAX_OF_V_HAT, _AdamWMaxOfVHat,
+                diagnosis=_MAX_OF_V_HAT_DIAGNOSIS),
     )),
     "beyond_adam.final_weights": Expected(
         Computed(final_weights_with),

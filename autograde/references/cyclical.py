@@ -157,9 +157,13 @@ def scheduler_with(cyclical=None, triangular=None):
 EXPECTED = {
     "cyclical.triangular": Expected(triangular, mistakes=(
         Mistake("cycle_index", "The cycle counter starts at 1: cycle = ⌊1 + step / "
-                "(2·step_size)⌋, so that the rate starts at base_lr.", _triangular_cycle_index),
+                "(2·step_size)⌋, so that the rate starts at base_lr.", _triangular_cycle_index,
+                diagnosis="the cycle counter is one too small, so the triangle never rises: the "
+                "rate stays at base_lr at every step."),
         Mistake("half_period", "step_size is half a cycle: the rate climbs for step_size "
-                "steps and falls for step_size steps.", _triangular_half_period),
+                "steps and falls for step_size steps.", _triangular_half_period,
+                diagnosis="a whole cycle lasts step_size steps, so the triangle has half the "
+                "period and peaks twice as often."),
     )),
     "cyclical.cyclical": Expected(
         cyclical,
@@ -167,25 +171,38 @@ EXPECTED = {
         reference_with=cyclical_with, mistakes=(
         Mistake("halved_from_start", "triangular2 keeps the full amplitude in the first cycle "
                 "and halves it from the second: scale 1/2^(cycle − 1).",
-                _cyclical_halved_from_start),
+                _cyclical_halved_from_start,
+                diagnosis="triangular2 halves the amplitude already in the first cycle, so every "
+                "peak is half as high as expected."),
         Mistake("gamma_per_cycle", "exp_range scales by gamma^step (per step), not "
-                "gamma^cycle.", _cyclical_gamma_per_cycle),
+                "gamma^cycle.", _cyclical_gamma_per_cycle,
+                diagnosis="exp_range shrinks the amplitude once per cycle rather than at every "
+                "step, so the rate decays in jumps and far too slowly."),
     )),
     "cyclical.one_cycle": Expected(one_cycle, mistakes=(
         Mistake("linear", "The phases are cosine-annealed: end + (start − end)·(1 + "
-                "cos(π·pct))/2.", _one_cycle_linear),
+                "cos(π·pct))/2.", _one_cycle_linear,
+                diagnosis="the phases move linearly between their rates, so the rates inside each "
+                "phase differ from the cosine-shaped ones (only the phase ends are right)."),
         Mistake("phase_off_by_one", "The first phase ends at step pct_start·total_steps − 1 "
                 "and the last at total_steps − 1 (PyTorch's layout).",
-                _one_cycle_phase_off_by_one),
+                _one_cycle_phase_off_by_one,
+                diagnosis="the phase boundaries are one step late: the peak comes a step after the "
+                "expected one and the last step has not yet reached the final rate."),
         Mistake("no_final_div", "The run ends at initial_lr / final_div_factor, far below the "
-                "initial rate.", _one_cycle_no_final_div),
+                "initial rate.", _one_cycle_no_final_div,
+                diagnosis="the last phase anneals only down to the initial rate, so the end of the "
+                "run keeps a rate final_div_factor times too high."),
     )),
     "cyclical.scheduler": Expected(
         CyclicalScheduler,
         upstream={"cyclical": "cyclical.cyclical", "triangular": "cyclical.triangular"},
         reference_with=scheduler_with, mistakes=(
         Mistake("counts_calls", "Index the cycle by self.last_epoch (0 for the first step), "
-                "not by a count of step() calls.", _SchedulerCountsCalls),
+                "not by a count of step() calls.", _SchedulerCountsCalls,
+                diagnosis="the cycle is indexed by a count of step() calls, which runs one ahead, "
+                "so every rate is the one of the following step (the first already exceeds "
+                "base_lr)."),
     )),
     "cyclical.range_test": Expected(Computed(_range_test), rtol=1e-4, atol=1e-9, check_dtype=False),
 }

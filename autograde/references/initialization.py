@@ -168,21 +168,34 @@ EXPECTED = {
     "initialization.fans": Expected(ref.fan_in_and_fan_out, mistakes=(
         Mistake("swapped", "For a weight of shape (out, in, *kernel) — PyTorch's layout — "
                 "fan_in counts the inputs of one unit: shape[1] × kernel size; fan_out is "
-                "shape[0] × kernel size.", _fans_swapped),
+                "shape[0] × kernel size.", _fans_swapped,
+                diagnosis="fan_in and fan_out are swapped, so each counts the other side of the "
+                "layer."),
         Mistake("no_receptive_field", "For a convolution every kernel position is an input: "
                 "multiply both fans by the product of the kernel dimensions shape[2:].",
-                _fans_no_receptive_field),
+                _fans_no_receptive_field,
+                diagnosis="the fans ignore the kernel dimensions, so for a convolution both are "
+                "too small by the kernel size (dense layers come out right)."),
         Mistake("kernel_on_fan_in_only", "The kernel size multiplies fan_out too: each input "
                 "channel reaches out_channels × kernel-size weights.",
-                _fans_kernel_on_fan_in_only),
+                _fans_kernel_on_fan_in_only,
+                diagnosis="the kernel size multiplies fan_in only, so for a convolution fan_out is "
+                "too small by the kernel size."),
     )),
     "initialization.calculate_gain": Expected(calculate_gain, mistakes=(
         Mistake("leaky_a", "Leaky ReLU keeps a fraction a² (not a) of the second moment on "
-                "the negative side: the gain is sqrt(2 / (1 + a²)).", _gain_leaky_a),
+                "the negative side: the gain is sqrt(2 / (1 + a²)).", _gain_leaky_a,
+                diagnosis="leaky ReLU's gain treats the negative side as keeping a fraction a of "
+                "the second moment, so it comes out too small for every slope between 0 and 1."),
         Mistake("squared", "The gain multiplies the standard deviation, not the variance: "
-                "ReLU's gain is sqrt(2), tanh's 5/3.", _gain_squared),
+                "ReLU's gain is sqrt(2), tanh's 5/3.", _gain_squared,
+                diagnosis="the gain comes out squared, a factor for the variance rather than the "
+                "standard deviation, so it is too large for every nonlinearity whose gain exceeds "
+                "1."),
         Mistake("default_slope_zero", "With param=None leaky_relu uses PyTorch's default "
-                "negative slope 0.01, not 0.", _gain_default_slope_zero),
+                "negative slope 0.01, not 0.", _gain_default_slope_zero,
+                diagnosis="with param=None leaky_relu gets a negative slope of 0, so it returns "
+                "ReLU's gain instead of the one for PyTorch's default slope."),
     )),
     "initialization.xavier_uniform": Expected(
         ref.xavier_uniform,
@@ -190,10 +203,16 @@ EXPECTED = {
         reference_with=xavier_with, mistakes=(
         Mistake("std_as_bound", "gain·sqrt(2/(fan_in+fan_out)) is the standard deviation; "
                 "the uniform's bound is sqrt(3) times that, gain·sqrt(6/(fan_in+fan_out)).",
-                _xavier_std_as_bound),
-        Mistake("ignores_gain", "Multiply the bound by gain.", _xavier_ignores_gain),
+                _xavier_std_as_bound,
+                diagnosis="the standard deviation is used as the bound of the uniform, so the "
+                "weights spread √3 times too narrowly."),
+        Mistake("ignores_gain", "Multiply the bound by gain.", _xavier_ignores_gain,
+                diagnosis="the gain argument has no effect, so every draw is as wide as with gain "
+                "1, too narrow for tanh or ReLU layers."),
         Mistake("fan_in_only", "Xavier averages the two fans: the bound is "
-                "gain·sqrt(6/(fan_in + fan_out)), not sqrt(3/fan_in).", _xavier_fan_in_only),
+                "gain·sqrt(6/(fan_in + fan_out)), not sqrt(3/fan_in).", _xavier_fan_in_only,
+                diagnosis="the bound uses fan_in alone, so the spread is right only for square "
+                "weights and wrong whenever fan_in and fan_out differ."),
     )),
     "initialization.kaiming_normal": Expected(
         ref.kaiming_normal,
@@ -201,16 +220,27 @@ EXPECTED = {
                   "calculate_gain": "initialization.calculate_gain"},
         reference_with=kaiming_with, mistakes=(
         Mistake("no_gain", "The ReLU family needs the gain: std = gain/sqrt(fan) with "
-                "gain = sqrt(2/(1+a²)) for leaky_relu (sqrt(2) for relu).", _kaiming(_no_gain)),
+                "gain = sqrt(2/(1+a²)) for leaky_relu (sqrt(2) for relu).", _kaiming(_no_gain),
+                diagnosis="the draws leave out the nonlinearity's gain, so the weights are too "
+                "narrow by that factor (√2 for ReLU)."),
         Mistake("fan_sum", "Kaiming divides by one fan, the one mode names — fan_in + fan_out "
-                "belongs to Xavier.", _kaiming(_fan_sum)),
+                "belongs to Xavier.", _kaiming(_fan_sum),
+                diagnosis="the standard deviation divides by both fans together, as Xavier does, "
+                "so the weights are too narrow."),
         Mistake("variance_as_std", "rng.normal takes the standard deviation: gain/sqrt(fan), "
-                "not the variance gain²/fan.", _kaiming(_variance_as_std)),
-        Mistake("mode_ignored", "mode='fan_out' divides by fan_out.", _kaiming(_mode_ignored)),
+                "not the variance gain²/fan.", _kaiming(_variance_as_std),
+                diagnosis="the variance is passed where the standard deviation is expected, so the "
+                "spread is wrong (far too narrow for wide layers)."),
+        Mistake("mode_ignored", "mode='fan_out' divides by fan_out.", _kaiming(_mode_ignored),
+                diagnosis="mode='fan_out' has no effect, so the draws always use fan_in."),
         Mistake("fans_swapped", "fan_in and fan_out are swapped: for a weight (out, in, ...) "
-                "fan_in = in × kernel size.", _kaiming(_fans_swapped_std)),
+                "fan_in = in × kernel size.", _kaiming(_fans_swapped_std),
+                diagnosis="the fan that mode names is exchanged for the other one, so the spread "
+                "is wrong for every non-square weight."),
         Mistake("leaky_a", "Leaky ReLU's gain is sqrt(2/(1 + a²)), with a squared.",
-                _kaiming(_leaky_a_std)),
+                _kaiming(_leaky_a_std),
+                diagnosis="the gain treats leaky ReLU's negative side as keeping a fraction a of "
+                "the second moment, so the draws are too narrow for every slope between 0 and 1."),
     )),
     "initialization.symmetry": Expected(
         Computed(_symmetry),
@@ -219,10 +249,14 @@ EXPECTED = {
                                         mistakes=(
         Mistake("last_loop_loss", "Report the loss of the trained parameters: evaluate "
                 "ex10_mlp once more after the last update.",
-                Computed(_symmetry, final_loss=False)),
+                Computed(_symmetry, final_loss=False),
+                diagnosis="the reported loss is the one before the last update, so each loss is "
+                "one step behind the trained parameters."),
         Mistake("xavier_std_as_bound", "The Xavier draws here use the standard deviation as "
                 "the bound; U(−b, b) needs b = gain·√(6 / (fan_in + fan_out)).",
-                Computed(_symmetry, xavier=_xavier_std_as_bound)),
+                Computed(_symmetry, xavier=_xavier_std_as_bound),
+                diagnosis="the Xavier draws here use the standard deviation as the bound, so the "
+                "Xavier network starts with weights √3 times too narrow and its results differ."),
     )),
     "initialization.layer_std": Expected(
         Computed(_layer_std), rtol=1e-6, atol=0.0, check_dtype=False,
@@ -232,12 +266,18 @@ EXPECTED = {
         reference_with=layer_std_with, mistakes=(
         Mistake("preactivations", "Measure the activations h = φ(z) after the nonlinearity, "
                 "not the pre-activations z.",
-                Computed(_layer_std, measure="preactivations")),
+                Computed(_layer_std, measure="preactivations"),
+                diagnosis="the spreads are measured before the nonlinearity, so they are those of "
+                "the pre-activations, not of the layer outputs."),
         Mistake("kaiming_no_gain", "The Kaiming draws here miss the gain √2: "
                 "ReLU activations then halve their second moment at every layer.",
-                Computed(_layer_std, kaiming=_kaiming(_no_gain))),
+                Computed(_layer_std, kaiming=_kaiming(_no_gain)),
+                diagnosis="the Kaiming draws here leave out the gain, so the ReLU activations "
+                "shrink layer by layer and the reported spreads fall too fast."),
         Mistake("xavier_std_as_bound", "The Xavier draws here use the standard deviation as "
                 "the bound; U(−b, b) needs b = gain·√(6 / (fan_in + fan_out)).",
-                Computed(_layer_std, xavier=_xavier_std_as_bound)),
+                Computed(_layer_std, xavier=_xavier_std_as_bound),
+                diagnosis="the Xavier draws here use the standard deviation as the bound, so the "
+                "spreads of the Xavier runs come out too small."),
     )),
 }

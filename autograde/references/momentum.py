@@ -121,25 +121,43 @@ EXPECTED = {
         in_place_answer=_momentum_in_place,
         mistakes=(
         Mistake("sign", "The velocity must move against the gradient: v = mu·v − lr·dx.",
-                _momentum_sign),
+                _momentum_sign,
+                diagnosis="the velocity accumulates the gradient with the wrong sign, so x moves "
+                "uphill and the iterates climb the loss."),
         Mistake("lr_twice", "The learning rate is applied twice: x moves by v, not lr·v.",
-                _momentum_lr_twice),
+                _momentum_lr_twice,
+                diagnosis="the learning rate is applied twice, once in the velocity and again when "
+                "x moves, so x moves lr times too little."),
         Mistake("old_velocity", "x moved with the old velocity; update v first, then x += v.",
-                _momentum_old_velocity),
+                _momentum_old_velocity,
+                diagnosis="x moves with the velocity from before this step's update, so the "
+                "position lags one step behind (from a zero velocity the first step does not move "
+                "at all)."),
     )),
     "momentum.nesterov_lookahead_step": Expected(ref.nesterov_lookahead_step, mistakes=(
         Mistake("gradient_at_x", "The gradient was taken at x, which is classical momentum; "
-                "Nesterov takes it at the look-ahead point x + mu·v.", _lookahead_at_x),
+                "Nesterov takes it at the look-ahead point x + mu·v.", _lookahead_at_x,
+                diagnosis="the gradient is evaluated at the current point x, so the step is "
+                "classical momentum and misses Nesterov's look-ahead."),
         Mistake("gradient_at_x_plus_v", "The look-ahead point is x + mu·v, not x + v.",
-                _lookahead_full_velocity),
+                _lookahead_full_velocity,
+                diagnosis="the look-ahead point moves by the whole velocity, not the "
+                "momentum-scaled one, so the gradient is taken too far ahead whenever mu < 1."),
         Mistake("gradient_behind", "The look-ahead goes forward, x + mu·v, not x − mu·v.",
-                _lookahead_backwards),
+                _lookahead_backwards,
+                diagnosis="the look-ahead point lies behind x, against the velocity, so the "
+                "gradient is taken where the iterate comes from rather than where it is heading."),
     )),
     "momentum.nesterov_step": Expected(ref.nesterov_step, mistakes=(
         Mistake("classical", "That is classical momentum (x + v); the change-of-variable form "
-                "moves by −mu·v_prev + (1 + mu)·v.", _nesterov_as_classical),
+                "moves by −mu·v_prev + (1 + mu)·v.", _nesterov_as_classical,
+                diagnosis="the update is classical momentum's, so the result lacks Nesterov's "
+                "correction and equals the plain heavy-ball step."),
         Mistake("correction_sign", "The correction term subtracts mu·v_prev.",
-                _nesterov_sign_of_correction),
+                _nesterov_sign_of_correction,
+                diagnosis="the correction from the previous velocity enters with the wrong sign, "
+                "so each step is off by twice that term (right only when the previous velocity is "
+                "zero)."),
     )),
     "momentum.run_momentum": Expected(
         ref.run_momentum,
@@ -150,18 +168,29 @@ EXPECTED = {
             ref.run_momentum, momentum_rule=momentum_rule, nesterov_rule=nesterov_rule),
         mistakes=(
         Mistake("velocity_reset", "The velocity is reset every step, so momentum never "
-                "builds up: create v once before the loop and carry it.", _run_reset_velocity),
+                "builds up: create v once before the loop and carry it.", _run_reset_velocity,
+                diagnosis="the velocity starts from zero at every step, so momentum never builds "
+                "up and the run is plain gradient descent."),
         Mistake("nesterov_ignored", "nesterov=True must use your nesterov_step.",
-                _run_ignores_nesterov),
+                _run_ignores_nesterov,
+                diagnosis="with nesterov=True the run gives the same trajectory as classical "
+                "momentum: the Nesterov rule is never used."),
     )),
     "momentum.optimizer": Expected(SGD, weight=1, mistakes=(
         Mistake("buffer_not_kept", "The momentum buffer is not carried between steps: keep it "
-                "in self.state[p]['momentum_buffer'].", _SGDBufferNotKept),
+                "in self.state[p]['momentum_buffer'].", _SGDBufferNotKept,
+                diagnosis="the momentum buffer starts afresh at every step, so the optimizer "
+                "behaves like SGD without momentum."),
         Mistake("dampened_first_step", "On the first step PyTorch sets the buffer to the "
                 "gradient itself; dampening applies from the second step on.",
-                _SGDDampenedFirstStep),
+                _SGDDampenedFirstStep,
+                diagnosis="the very first buffer is already damped, so it starts smaller than "
+                "PyTorch's and every step differs when dampening is nonzero."),
         Mistake("decay_after_momentum", "Weight decay is added to the gradient (g + λ·θ) "
-                "before it enters the momentum buffer.", _SGDDecayAfterMomentum),
+                "before it enters the momentum buffer.", _SGDDecayAfterMomentum,
+                diagnosis="the weight decay joins the step after the momentum buffer, so it never "
+                "accumulates in the buffer and the trajectory differs from PyTorch's whenever "
+                "momentum and weight decay are both set."),
     )),
     "momentum.steps_to_converge": Expected(
         Computed(steps_to_converge_with), rtol=0, atol=0, check_dtype=False,

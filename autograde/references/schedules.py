@@ -131,34 +131,55 @@ def restarts_with(cosine_annealing=ref.cosine_annealing):
 EXPECTED = {
     "schedules.cosine": Expected(ref.cosine_annealing, mistakes=(
         Mistake("no_half", "The cosine term is (1 + cos(π·t/T_max)) / 2: without the /2 the "
-                "rate starts at twice lr.", _cosine_no_half),
+                "rate starts at twice lr.", _cosine_no_half,
+                diagnosis="the cosine term is not halved, so the rate starts near twice lr and "
+                "stays too high until the end of the period."),
         Mistake("clamped", "Past T_max the cosine goes on (the rate climbs back, as in "
-                "PyTorch); it does not stay at eta_min.", _cosine_clamped),
+                "PyTorch); it does not stay at eta_min.", _cosine_clamped,
+                diagnosis="past T_max the rate stays at eta_min, whereas the cosine schedule "
+                "climbs back up after its period."),
         Mistake("eta_min_ignored", "The rate anneals to eta_min, not to 0.",
-                _cosine_eta_min_ignored),
+                _cosine_eta_min_ignored,
+                diagnosis="the rate anneals to 0 whatever eta_min is, so with eta_min > 0 every "
+                "rate is too low, most of all at the end."),
     )),
     "schedules.restarts": Expected(
         ref.cosine_restarts,
         upstream={"cosine_annealing": "schedules.cosine"},
         reference_with=restarts_with, mistakes=(
         Mistake("t_mult_ignored", "After each restart the period is multiplied by T_mult.",
-                _restarts_t_mult_ignored),
+                _restarts_t_mult_ignored,
+                diagnosis="every period has the length T_0, so with T_mult > 1 the restarts after "
+                "the first come too early."),
         Mistake("restart_late", "A restart happens when the steps since the last one reach "
-                "the period (≥), not when they exceed it.", _restarts_late),
+                "the period (≥), not when they exceed it.", _restarts_late,
+                diagnosis="each restart comes one step late: at the end of a period the rate "
+                "touches eta_min instead of jumping back to lr."),
     )),
     "schedules.warmup": Expected(warmup, mistakes=(
         Mistake("not_composed", "After the warm-up the wrapped schedule starts from its own "
-                "step 0: call schedule(step − warmup_steps).", _warmup_not_composed),
+                "step 0: call schedule(step − warmup_steps).", _warmup_not_composed,
+                diagnosis="after the warm-up the wrapped schedule is evaluated at the global step, "
+                "so it starts part-way through its course and the rate drops right after the "
+                "warm-up."),
         Mistake("ramp_off_by_one", "The ramp starts at start_lr at step 0: "
-                "start_lr + (end_lr − start_lr)·step / warmup_steps.", _warmup_off_by_one),
+                "start_lr + (end_lr − start_lr)·step / warmup_steps.", _warmup_off_by_one,
+                diagnosis="the ramp is one step ahead: step 0 already gets more than start_lr and "
+                "end_lr is reached one step early."),
     )),
     "schedules.plateau": Expected(ReduceOnPlateau, mistakes=(
         Mistake("no_cooldown", "After a cut, bad epochs are not counted for `cooldown` "
-                "epochs.", _plateau_variant(cooldown_counts=False)),
+                "epochs.", _plateau_variant(cooldown_counts=False),
+                diagnosis="the cooldown is ignored, so bad epochs right after a cut count at once "
+                "and the rate can be cut again too soon."),
         Mistake("patience_off_by_one", "Cut only when the bad epochs *exceed* patience "
-                "(patience=2 tolerates two bad epochs).", _plateau_variant(strict_patience=False)),
+                "(patience=2 tolerates two bad epochs).", _plateau_variant(strict_patience=False),
+                diagnosis="the rate is cut one epoch early, as soon as the bad epochs equal "
+                "patience, so patience=2 tolerates only one bad epoch."),
         Mistake("threshold_ignored", "An improvement must beat the best by the relative "
-                "threshold: value < best·(1 − threshold).", _plateau_variant(use_threshold=False)),
+                "threshold: value < best·(1 − threshold).", _plateau_variant(use_threshold=False),
+                diagnosis="any decrease counts as an improvement, however tiny, so small gains "
+                "reset the count of bad epochs and the cut comes later than expected."),
     )),
     "schedules.final_losses": Expected(
         Computed(_final_losses),

@@ -91,7 +91,9 @@ EXPECTED = {
         Mistake("linear", "Draw the exponent uniformly — 10 ** rng.uniform(log10(low), "
                 "log10(high), size) — so that every decade gets the same share of the draws; "
                 "uniform draws put almost all of them in the top decade.",
-                _log_uniform_linear),
+                _log_uniform_linear,
+                diagnosis="the draws are uniform in the values themselves, so almost all of them "
+                "land in the top decade and small values are hardly ever tried."),
         Mistake("bounds_as_exponents", "low and high are the bounds of the values, not of "
                 "their exponents: draw between log10(low) and log10(high).",
                 _log_uniform_bounds_as_exponents,
@@ -100,7 +102,9 @@ EXPECTED = {
     )),
     "search.grid": Expected(ref.grid, mistakes=(
         Mistake("linear_for_log", "With log=True the values are equally spaced on a log "
-                "scale (np.geomspace), not a linear one.", _grid_linear_for_log),
+                "scale (np.geomspace), not a linear one.", _grid_linear_for_log,
+                diagnosis="with log=True the values are equally spaced on a linear scale, so the "
+                "grid crowds the top decade and skips the small values."),
         Mistake("logspace_of_bounds", "np.logspace takes exponents: use np.geomspace(low, "
                 "high, n), or np.logspace(np.log10(low), np.log10(high), n).",
                 _grid_logspace_of_bounds,
@@ -112,7 +116,9 @@ EXPECTED = {
         upstream={"log_uniform": "search.log_uniform"},
         reference_with=random_search_with, mistakes=(
         Mistake("maximizes", "The objective is a loss: keep the trial with the lowest score.",
-                _random_search_maximizes),
+                _random_search_maximizes,
+                diagnosis="the search keeps the trial with the highest score, so it returns the "
+                "worst configuration for a loss instead of the best."),
         Mistake("new_generator_each_trial", "Create the generator once, before the loop: a "
                 "new default_rng(seed) per trial draws the same point every time.",
                 _random_search_new_generator_each_trial,
@@ -121,7 +127,10 @@ EXPECTED = {
     )),
     "search.on_boundary": Expected(ref.on_boundary, mistakes=(
         Mistake("linear_margin", "For a \"log\" dimension measure the position on a log "
-                "scale: (log v − log a) / (log b − log a).", _on_boundary_linear_margin),
+                "scale: (log v − log a) / (log b − log a).", _on_boundary_linear_margin,
+                diagnosis="the position of a value in a log dimension is measured linearly, so all "
+                "the small values of such a dimension are flagged as on the boundary, and some "
+                "values close to its top are missed."),
     )),
     "search.best_scores": Expected(
         Computed(best_scores_with),

@@ -136,28 +136,49 @@ EXPECTED = {
     "second_order.classify": Expected(ref.classify_critical_point, mistakes=(
         Mistake("diagonal", "The signs of the diagonal entries do not classify a critical "
                 "point (a positive diagonal can hide a saddle): use the eigenvalues.",
-                _classify_by_diagonal),
+                _classify_by_diagonal,
+                diagnosis="the kind is read from the signs of the diagonal entries, so a Hessian "
+                "with a positive diagonal but a negative eigenvalue is called a minimum instead of "
+                "a saddle."),
         Mistake("zero_as_positive", "A zero eigenvalue makes the second-order test "
                 "inconclusive: answer \"degenerate\" unless there are eigenvalues of both "
-                "signs.", _classify_zero_as_positive),
+                "signs.", _classify_zero_as_positive,
+                diagnosis="a zero eigenvalue counts as having a sign, so an inconclusive test is "
+                "reported as a minimum or a maximum instead of degenerate."),
         Mistake("determinant", "The determinant-and-trace rule only works for 2×2 matrices; "
-                "use the signs of all eigenvalues.", _classify_by_determinant),
+                "use the signs of all eigenvalues.", _classify_by_determinant,
+                diagnosis="the determinant-and-trace rule is applied whatever the size, so "
+                "Hessians larger than 2×2 are misclassified (three negative eigenvalues make a "
+                "negative determinant and a 'saddle')."),
     )),
     "second_order.newton_step": Expected(ref.newton_step, mistakes=(
         Mistake("times_hessian", "Newton multiplies the gradient by the *inverse* Hessian: "
-                "solve (H + damping·I) p = g and step by −lr·p.", _newton_times_hessian),
+                "solve (H + damping·I) p = g and step by −lr·p.", _newton_times_hessian,
+                diagnosis="the step multiplies the gradient by the Hessian itself, so steep "
+                "directions get the longest steps instead of the shortest and one step no longer "
+                "solves a quadratic."),
         Mistake("damping_ignored", "The damping is added to the Hessian's diagonal: "
-                "H + damping·I.", _newton_damping_ignored),
+                "H + damping·I.", _newton_damping_ignored,
+                diagnosis="the damping argument has no effect, so every step is undamped Newton's "
+                "and wrong wherever damping > 0."),
         Mistake("damping_subtracted", "Damping adds damping·I to H (it makes the step "
-                "shorter and closer to gradient descent).", _newton_damping_subtracted),
+                "shorter and closer to gradient descent).", _newton_damping_subtracted,
+                diagnosis="the damping lowers the curvature instead of raising it, so damped steps "
+                "get longer rather than shorter and can even point uphill."),
     )),
     "second_order.two_loop": Expected(ref.two_loop_direction, weight=1, mistakes=(
         Mistake("sign", "The function returns the search direction −H·g (a descent "
-                "direction), not H·g.", _two_loop_sign),
+                "direction), not H·g.", _two_loop_sign,
+                diagnosis="the direction has the wrong sign, so it points uphill, opposite to the "
+                "quasi-Newton descent direction."),
         Mistake("no_gamma", "Scale by gamma between the two loops: r = gamma·q.",
-                _two_loop_no_gamma),
+                _two_loop_no_gamma,
+                diagnosis="the initial inverse-Hessian scale gamma is left out, so the direction "
+                "has the wrong length whenever gamma is not 1."),
         Mistake("loops_swapped", "The first loop goes from the newest pair to the oldest, the "
-                "second from the oldest to the newest.", _two_loop_loops_swapped),
+                "second from the oldest to the newest.", _two_loop_loops_swapped,
+                diagnosis="the two loops run through the pairs in the opposite orders, so the "
+                "direction is wrong as soon as there are two pairs or more."),
     )),
     "second_order.lbfgs_path": Expected(
         lbfgs_path, upstream={"two_loop": "second_order.two_loop"},
@@ -165,11 +186,17 @@ EXPECTED = {
             two_loop=two_loop), mistakes=(
         Mistake("first_step_unscaled", "The first step is −g scaled by min(1, 1/‖g‖₁)·lr: its "
                 "length is unknown before any curvature is seen.",
-                _lbfgs_variant(False, True, True)),
+                _lbfgs_variant(False, True, True),
+                diagnosis="the first step is the raw negative gradient times lr, so with a large "
+                "gradient the first iterate lands far away and the whole path differs."),
         Mistake("unbounded_history", "Keep at most history_size pairs: drop the oldest when a "
-                "new one would exceed it.", _lbfgs_variant(True, False, True)),
+                "new one would exceed it.", _lbfgs_variant(True, False, True),
+                diagnosis="the history is never trimmed, so once there are more than history_size "
+                "pairs the directions still use the old ones and the path differs from then on."),
         Mistake("gamma_one", "Scale the initial inverse Hessian by gamma = sᵀy / yᵀy of the "
-                "newest pair.", _lbfgs_variant(True, True, False)),
+                "newest pair.", _lbfgs_variant(True, True, False),
+                diagnosis="the initial inverse Hessian stays the identity, so the directions have "
+                "the wrong length and the path differs from the second step on."),
     )),
     "second_order.newton_limits": Expected(
         Computed(_newton_limits), rtol=0, atol=1e-6, check_dtype=False,

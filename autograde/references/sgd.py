@@ -78,9 +78,15 @@ def _softmax_batch_average(X, y, batch_size, lr, epochs, seed, num_classes=10):
 
 _STEP_MISTAKES = (
     Mistake("uphill", "The step goes uphill: subtract the gradient, x − lr·dx, do not add it.",
-            _uphill),
-    Mistake("lr_twice", "The learning rate is applied twice (lr² · dx).", _lr_twice),
-    Mistake("no_lr", "The learning rate is missing: the step must be scaled by lr.", _no_lr),
+            _uphill,
+            diagnosis="the answer matches a known mistake: uphill steps — the update moves along "
+            "the gradient, so every iterate climbs the loss instead of descending it."),
+    Mistake("lr_twice", "The learning rate is applied twice (lr² · dx).", _lr_twice,
+            diagnosis="the learning rate scales the step twice, so with lr < 1 every step is lr "
+            "times too short and the iterates barely move."),
+    Mistake("no_lr", "The learning rate is missing: the step must be scaled by lr.", _no_lr,
+            diagnosis="the learning rate is missing from the step, so every step moves by the "
+            "whole gradient and its length does not change with lr."),
 )
 
 def critical_lr_with(step=ref.sgd_step, gradient_descent=None) -> float:
@@ -113,21 +119,33 @@ EXPECTED = {
         mistakes=_STEP_MISTAKES),
     "sgd.minibatches": Expected(ref.minibatches, mistakes=(
         Mistake("no_shuffle", "The order is not shuffled: draw rng.permutation(n) when "
-                "shuffle=True.", _batches_without_shuffle),
+                "shuffle=True.", _batches_without_shuffle,
+                diagnosis="with shuffle=True the indices still come in their original order, so "
+                "every epoch sees the same batches in the same order."),
         Mistake("with_replacement", "Indices are drawn with replacement; an epoch must visit "
-                "every example once (use rng.permutation).", _batches_with_replacement),
+                "every example once (use rng.permutation).", _batches_with_replacement,
+                diagnosis="the indices are drawn with replacement, so within one epoch some "
+                "examples appear several times and others not at all."),
         Mistake("drop_last", "drop_last=True must skip the final, smaller batch.",
-                _batches_drop_last_ignored),
+                _batches_drop_last_ignored,
+                diagnosis="drop_last=True has no effect: the final, smaller batch is still "
+                "returned, so there is one batch too many when batch_size does not divide n."),
     )),
     "sgd.gradient_descent": Expected(
         ref.gradient_descent, upstream={"step": "sgd.sgd_step"},
         reference_with=lambda step=ref.sgd_step: functools.partial(ref.gradient_descent,
                                                                    step=step), mistakes=(
-        Mistake("uphill", "The iterates climb: each step must be x − lr·∇f(x).", _gd_uphill),
+        Mistake("uphill", "The iterates climb: each step must be x − lr·∇f(x).", _gd_uphill,
+                diagnosis="the iterates go uphill: each step moves along the gradient, so the "
+                "trajectory climbs away from the minimum instead of approaching it."),
         Mistake("no_start", "The trajectory must start with x0 (num_steps + 1 rows).",
-                _gd_without_start),
+                _gd_without_start,
+                diagnosis="the trajectory lacks its first row, the starting point, so it is one "
+                "row short and every row is one step ahead of the expected one."),
         Mistake("extra_step", "One step too many: num_steps steps give num_steps + 1 rows.",
-                _gd_one_extra),
+                _gd_one_extra,
+                diagnosis="the loop runs one step too many, so the trajectory is one row longer "
+                "than expected and ends one step past the expected final point."),
     )),
     "sgd.train_softmax": Expected(
         ref.train_softmax_regression, rtol=1e-7,
@@ -136,10 +154,15 @@ EXPECTED = {
             ref.train_softmax_regression, step=step, batches=batches), mistakes=(
         Mistake("one_permutation", "Every epoch uses the same order: create the generator "
                 "once, before the epoch loop, so each epoch draws a new permutation.",
-                _softmax_one_permutation),
+                _softmax_one_permutation,
+                diagnosis="the shuffled order is the same in every epoch, so from the second epoch "
+                "on training sees other batches than expected and the losses drift apart."),
         Mistake("batch_average", "The recorded loss is the mean of the batch losses; record "
                 "the loss of the final W on the whole training set after each epoch.",
-                _softmax_batch_average),
+                _softmax_batch_average,
+                diagnosis="each epoch's loss is the mean of the mini-batch losses met along the "
+                "way, taken with weights that kept changing, so it lags behind the loss of the "
+                "weights the epoch ends with."),
     )),
     "sgd.critical_lr": Expected(
         ref.max_stable_learning_rate(EX01_QUADRATIC), rtol=0.01, check_dtype=False,
@@ -147,9 +170,14 @@ EXPECTED = {
         reference_with=critical_lr_with, mistakes=(
         Mistake("one_over_lambda", "That is 1/λ_max, the rate that removes the stiffest "
                 "direction in one step; divergence starts at twice that.",
-                1.0 / np.linalg.eigvalsh(EX01_QUADRATIC).max()),
+                1.0 / np.linalg.eigvalsh(EX01_QUADRATIC).max(),
+                diagnosis="the answer is 1/λ_max, the rate that cancels the stiffest direction in "
+                "one step; gradient descent is still stable there, so the answer is half the rate "
+                "where divergence begins."),
         Mistake("smallest_eigenvalue", "That rate comes from the smallest eigenvalue; the "
                 "largest eigenvalue limits stability.",
-                2.0 / np.linalg.eigvalsh(EX01_QUADRATIC).min()),
+                2.0 / np.linalg.eigvalsh(EX01_QUADRATIC).min(),
+                diagnosis="the rate is set by the smallest eigenvalue, the flattest direction, so "
+                "it lies far above the rate at which the stiffest direction already diverges."),
     )),
 }

@@ -141,52 +141,81 @@ EXPECTED = {
     "stable_training.dropout_train": Expected(dropout, mistakes=(
         Mistake("not_scaled_at_train", "Inverted dropout divides the kept activations by "
                 "the keep probability 1 − p during training, so that their expectation is "
-                "x and nothing needs to change at test time.", _dropout_not_scaled),
+                "x and nothing needs to change at test time.", _dropout_not_scaled,
+                diagnosis="the kept activations are not rescaled during training, so their "
+                "expectation shrinks to a fraction 1 − p of x and train and test activations "
+                "differ in scale."),
         Mistake("keep_drop_confused", "p is the probability of *dropping* a unit: keep "
                 "where u < 1 − p and divide by 1 − p, not by p.",
-                _dropout_keep_drop_confused),
+                _dropout_keep_drop_confused,
+                diagnosis="p is treated as the probability of keeping a unit, so about a fraction "
+                "p of the units survive instead of 1 − p, rescaled for that wrong rate."),
     )),
     "stable_training.dropout_eval": Expected(dropout, mistakes=(
         Mistake("scaled_at_test", "With inverted dropout the scaling already happened "
                 "during training: in eval mode return x unchanged (scaling by 1 − p is "
-                "direct dropout's test-time rule).", _dropout_scaled_at_test),
+                "direct dropout's test-time rule).", _dropout_scaled_at_test,
+                diagnosis="in eval mode the activations are shrunk by 1 − p, so the scaling "
+                "happens twice over (training already compensated) and the outputs are too small."),
         Mistake("dropped_at_test", "In eval mode nothing is dropped: return x unchanged.",
-                _dropout_dropped_at_test),
+                _dropout_dropped_at_test,
+                diagnosis="units are still dropped in eval mode, so the output is random instead "
+                "of deterministic and differs from the input."),
     )),
     "stable_training.batchnorm_train": Expected(batchnorm_forward, mistakes=(
         Mistake("unbiased_in_normalisation", "Normalise the batch with its biased variance "
                 "(divide by n, x.var(axis=0)); the n/(n − 1) correction belongs only in the "
-                "running estimate.", _bn_variant(unbiased_normalisation=True)),
+                "running estimate.", _bn_variant(unbiased_normalisation=True),
+                diagnosis="the batch is normalised with its unbiased variance, so the normalised "
+                "outputs have a variance slightly below 1 (noticeably for small batches)."),
     )),
     "stable_training.batchnorm_running": Expected(batchnorm_forward, mistakes=(
         Mistake("biased_running_var", "running_var stores the unbiased batch variance: "
                 "multiply the biased one by n/(n − 1) before mixing it in.",
-                _bn_variant(biased_running=True)),
+                _bn_variant(biased_running=True),
+                diagnosis="running_var mixes in the biased batch variance, so the running estimate "
+                "is too small by the factor (n − 1)/n of each batch."),
         Mistake("momentum_reversed", "PyTorch's momentum is the weight of the new batch: "
                 "running = (1 − momentum)·running + momentum·batch.",
-                _bn_variant(reversed_momentum=True)),
+                _bn_variant(reversed_momentum=True),
+                diagnosis="momentum is used as the weight of the old running value, so the running "
+                "statistics jump almost entirely to the newest batch at every step."),
     )),
     "stable_training.batchnorm_eval": Expected(batchnorm_forward, mistakes=(
         Mistake("batch_stats_in_eval", "In eval mode normalise with running_mean and "
                 "running_var, not with the statistics of the batch (a batch of one would "
-                "always give beta).", _bn_variant(batch_stats_in_eval=True)),
+                "always give beta).", _bn_variant(batch_stats_in_eval=True),
+                diagnosis="eval mode normalises with the statistics of the batch itself, so each "
+                "output depends on the other examples in the batch and a batch of one always comes "
+                "out as beta."),
     )),
     "stable_training.clip_by_global_norm": Expected(clip_by_global_norm, mistakes=(
         Mistake("per_tensor", "Clip all gradients together: one factor "
                 "min(max_norm / (total_norm + 1e-6), 1) computed from the norm of all "
-                "tensors concatenated, not one per tensor.", _clip_per_tensor),
+                "tensors concatenated, not one per tensor.", _clip_per_tensor,
+                diagnosis="each tensor is clipped on its own, so the gradient's overall direction "
+                "changes and the combined norm can still exceed max_norm."),
         Mistake("always_rescale", "Only scale *down*: the factor is min(max_norm / "
                 "(total_norm + 1e-6), 1), so gradients below max_norm stay as they are.",
-                _clip_always_rescale),
+                _clip_always_rescale,
+                diagnosis="the gradients are rescaled even when their norm is already below "
+                "max_norm, so small gradients are blown up to max_norm."),
         Mistake("no_eps", "Divide by total_norm + 1e-6 (as PyTorch does); it matters when "
-                "the gradients are tiny.", _clip_no_eps),
+                "the gradients are tiny.", _clip_no_eps,
+                diagnosis="the factor divides by the bare total norm, so it differs from PyTorch's "
+                "clipping when the gradients are tiny."),
     )),
     "stable_training.early_stopping": Expected(early_stopping, mistakes=(
         Mistake("patience_off_by_one", "Stop as soon as the number of epochs without "
                 "improvement *reaches* patience (patience=3: the third bad epoch in a row "
-                "is the last one).", _EARLY_LATE),
+                "is the last one).", _EARLY_LATE,
+                diagnosis="the stop comes one epoch late: the run allows one more epoch without "
+                "improvement than patience."),
         Mistake("min_delta_ignored", "An improvement must beat the best loss by more than "
-                "min_delta: value < best − min_delta.", _early_variant(ignore_min_delta=True)),
+                "min_delta: value < best − min_delta.", _early_variant(ignore_min_delta=True),
+                diagnosis="any decrease of the loss counts as an improvement, however small, so "
+                "tiny gains reset the patience and the run stops later, possibly with another best "
+                "epoch."),
     )),
     "stable_training.early": Expected(
         Computed(run_experiment),
@@ -195,6 +224,8 @@ EXPECTED = {
         mistakes=(
         Mistake("patience_off_by_one", "The run stops one epoch late: it should stop at the "
                 "patience-th epoch in a row without improvement.",
-                Computed(run_experiment, stopper=_EARLY_LATE)),
+                Computed(run_experiment, stopper=_EARLY_LATE),
+                diagnosis="the stopping rule used here stops one epoch late, so stop_epoch is one "
+                "too large."),
     )),
 }
