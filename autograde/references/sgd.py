@@ -79,8 +79,8 @@ def _softmax_batch_average(X, y, batch_size, lr, epochs, seed, num_classes=10):
 _STEP_MISTAKES = (
     Mistake("uphill", "The step goes uphill: subtract the gradient, x − lr·dx, do not add it.",
             _uphill,
-            diagnosis="the answer matches a known mistake: uphill steps — the update moves along "
-            "the gradient, so every iterate climbs the loss instead of descending it."),
+            diagnosis="uphill steps: the update moves along the gradient, so every iterate "
+            "climbs the loss instead of descending it."),
     Mistake("lr_twice", "The learning rate is applied twice (lr² · dx).", _lr_twice,
             diagnosis="the learning rate scales the step twice, so with lr < 1 every step is lr "
             "times too short and the iterates barely move."),
