@@ -22,7 +22,10 @@ GENERATED = Path("book") / "_generated"
 
 
 def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """Of the exercise's source and of the setup cell the release adds to it."""
+    from autograde.publish import exercise_setup_cell
+
+    return hashlib.sha256(path.read_bytes() + exercise_setup_cell().source.encode()).hexdigest()
 
 
 def generate(srcdir: Path) -> list[str]:

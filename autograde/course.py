@@ -27,6 +27,8 @@ import nbformat
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
+from autograde.publish import exercise_setup_cell
+
 REPO = Path(__file__).resolve().parent.parent
 EXERCISES = REPO / "exercises"
 CONFIG_FILE = Path(__file__).resolve().parent / "nbgrader_config.py"
@@ -48,6 +50,9 @@ def exercise_notebook(exercise: str) -> nbformat.NotebookNode:
     notebook.metadata.pop("jupytext", None)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                        "language": "python"}
+    # Right below the title: the cell that makes labkit importable anywhere (a no-op here).
+    notebook.cells.insert(1 if notebook.cells[0].cell_type == "markdown" else 0,
+                          exercise_setup_cell())
     return notebook
 
 

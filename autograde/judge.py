@@ -200,6 +200,15 @@ def _mistake_answer(check_id: str, name: str) -> Any:
     raise LookupError(f"{check_id} has no cataloged mistake {name!r} with an answer")
 
 
+def decide_in_kernel(check_id: str, case_records: list[dict]) -> None:
+    """The trusted in-kernel mode of ``labkit.checks.check`` (offered to labkit through the
+    ``labkit.in_kernel_judge`` entry point): judge here, raise ``AssertionError`` on a failure."""
+    verdicts = [judge(judged, {"cases": case_records}) for judged in judged_ids(check_id)]
+    if not all(v.passed for v in verdicts):
+        raise AssertionError("\n".join(v.message for v in verdicts))
+    print("\n".join(v.message for v in verdicts))
+
+
 def judged_ids(check_id: str) -> list[str]:
     """The checks one ``check(check_id, …)`` record is judged as: its values and, where the
     reference declares ``no_mutation``, whether the answer left its inputs unchanged."""

@@ -7,6 +7,9 @@ minimal training loop (``labkit.models``, ``labkit.train``), plotting helpers
 Students receive this package. Reference answers live in ``solutions/`` and never here.
 """
 
+__version__ = "0.1.0"
+"""The labkit version; a released notebook's setup cell installs this one."""
+
 __all__ = ["functions", "data", "models", "train", "plots", "checks", "device"]
 
 from labkit.device import device  # noqa: E402  (re-exported for convenience)

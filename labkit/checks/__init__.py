@@ -118,6 +118,21 @@ IN_KERNEL_VERDICTS = "OPTBOOK_VERDICTS_IN_KERNEL"
 plain ``nbgrader autograde`` or ``nbgrader validate`` on a trusted machine where ``solutions``
 can be imported). Such verdicts can be faked by the code under test: never grade students so."""
 
+JUDGE_ENTRY_POINT = "labkit.in_kernel_judge"
+"""The entry-point group through which the grader's distribution offers its in-kernel judge,
+a function ``(check_id, case_records) -> None`` that raises ``AssertionError`` on a failure.
+labkit itself imports nothing of the grader."""
+
+
+def _in_kernel_judge() -> Callable[[str, list[dict]], None]:
+    from importlib.metadata import entry_points
+
+    found = entry_points(group=JUDGE_ENTRY_POINT)
+    if not found:
+        raise RuntimeError(f"{IN_KERNEL_VERDICTS}=1 needs the grader installed (the optbook "
+                           f"distribution offers the {JUDGE_ENTRY_POINT!r} entry point)")
+    return next(iter(found)).load()
+
 
 def check(check_id: str, answer: Any) -> None:
     """Record ``answer``'s outputs on the grader's inputs for ``check_id`` (see module doc)."""
@@ -129,12 +144,7 @@ def check(check_id: str, answer: Any) -> None:
     results = run_cases(spec_, answer)
     record = {"version": RECORD_VERSION, "check": check_id, "cases": results}
     if os.environ.get(IN_KERNEL_VERDICTS) == "1":
-        from autograde.judge import judge, judged_ids
-
-        verdicts = [judge(judged, {"cases": results}) for judged in judged_ids(check_id)]
-        if not all(v.passed for v in verdicts):
-            raise AssertionError("\n".join(v.message for v in verdicts))
-        print("\n".join(v.message for v in verdicts))
+        _in_kernel_judge()(check_id, results)
         return
     text = f"{check_id}: outputs on {len(results)} grader-chosen inputs recorded for grading"
     display({MIME: record, "text/plain": text}, raw=True)
