@@ -17,9 +17,10 @@ from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Enum
 
-from autograde.judge import HINT_LEVELS, Verdict, cell_score, checks_in, judge, judged_ids
+from autograde.judge import checks_in, judge, judged_ids
 from autograde.references import expected
 from labkit import checks
+from labkit.checks.judging import HINT_LEVELS, Verdict, cell_score
 
 
 def _judge_safely(check_id: str, record: dict | None, hints: str,
@@ -43,7 +44,7 @@ class DecideVerdicts(NbGraderPreprocessor):
     * stderr in a test cell becomes stdout, so a warning never costs a correct answer;
     * check records and any ``execute_result`` (which nbgrader would read as partial credit)
       are removed and replaced by the grader's messages;
-    * the points follow the verdicts alone (:func:`autograde.judge.cell_score`: each check's
+    * the points follow the verdicts alone (:func:`labkit.checks.judging.cell_score`: each check's
       share of the cell by weight, credit per case rounded down to a quarter point); no
       credit at all → an error output, nbgrader's zero. An in-kernel error (e.g. a visible assert
       the student disabled or failed) neither costs nor earns anything by itself, so

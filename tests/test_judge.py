@@ -11,11 +11,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograde.diagnose import across_cases, locate, shape_of_difference
-from autograde.judge import CREDIT_STEP, Verdict, cell_score, judge
+from autograde.judge import judge
 from autograde.references import adaptive as adaptive_ref
 from autograde.references import base_check, expected
 from labkit import checks
+from labkit.checks.diagnose import across_cases, locate, shape_of_difference
+from labkit.checks.judging import CREDIT_STEP, Verdict, cell_score
 
 
 def verdict(check_id: str, answer, hints: str = "diagnosis") -> Verdict:

@@ -52,6 +52,11 @@ class Spec:
 
     ``run(answer, case)`` returns a dict whose ``"value"`` is compared with the reference's;
     an ``"inputs"`` key records the arguments as the answer left them.
+
+    ``practice`` gives the inputs of the students' self-check (``labkit.check_ready``): other
+    inputs of the same kinds as the grader's, whose expected outputs the release stores
+    (``labkit/practice/``), so that a student sees the grader's kind of feedback before
+    submitting without ever seeing a graded input's expected output.
     """
 
     check_id: str
@@ -59,6 +64,7 @@ class Spec:
     run: Callable[[Any, Case], dict]
     description: str = ""
     extra: dict = field(default_factory=dict)
+    practice: Callable[[], Sequence[Case]] | None = None
 
 
 _REGISTRY: dict[str, Spec] = {}
