@@ -106,10 +106,11 @@ def value(answer: Any, case: Case) -> dict:
     return {"value": answer}
 
 
-def run_cases(spec_: Spec, answer: Any) -> list[dict]:
-    """Run ``answer`` on every case of ``spec_``; exceptions become per-case error records."""
+def run_cases(spec_: Spec, answer: Any, cases: Sequence[Case] | None = None) -> list[dict]:
+    """Run ``answer`` on every case of ``spec_`` (or on ``cases``); exceptions become per-case
+    error records."""
     results = []
-    for case in spec_.cases():
+    for case in spec_.cases() if cases is None else cases:
         try:
             out = spec_.run(answer, case)
             results.append({key: encode(item) for key, item in out.items()})
