@@ -81,3 +81,39 @@ def test_each_topic_has_one_name_across_the_three_layers(exercise):
     (topic,) = topics
     for package in ("labkit.checks", "autograde.references", "solutions"):
         importlib.import_module(f"{package}.{topic}")
+
+
+def test_practice_cases_are_not_graded_cases():
+    """Every function or class check has 2 or 3 practice inputs (the students' self-check),
+    none of them a graded input, each small and accepted by the reference."""
+    import importlib
+    import json
+    import pkgutil
+    import re
+
+    from labkit.checks.encoding import encode
+
+    for module in pkgutil.iter_modules(checks.__path__):
+        importlib.import_module(f"labkit.checks.{module.name}")
+
+    def key(case):
+        # A function argument encodes as its repr; drop the address, which differs between
+        # two generations of the same case, so that only the other arguments tell cases apart.
+        return re.sub(r" at 0x[0-9a-fA-F]+", "", json.dumps(encode(case.args), sort_keys=True))
+
+    with_practice = 0
+    for check_id, spec_ in sorted(checks._REGISTRY.items()):
+        if spec_.run is checks.value:
+            continue
+        assert spec_.practice is not None, f"{check_id} has no practice cases"
+        practice = list(spec_.practice())
+        assert 2 <= len(practice) <= 3, (check_id, len(practice))
+        graded = {key(case) for case in spec_.cases()}
+        reference = expected(check_id).reference_answer()
+        for case in practice:
+            assert key(case) not in graded, f"{check_id}: practice case {case.label!r} is graded"
+            out = spec_.run(reference, case)
+            size = len(json.dumps({k: encode(v) for k, v in out.items()}, sort_keys=True))
+            assert size < 20_000, (check_id, case.label, size)
+        with_practice += 1
+    assert with_practice

@@ -34,10 +34,10 @@ def _moments(rng: np.random.Generator, shape: tuple, t: int):
     return x, g, 0.1 * rng.standard_normal(shape), 0.01 * rng.uniform(0.0, 2.0, shape)
 
 
-def _amsgrad_cases() -> list[Case]:
-    rng = np.random.default_rng(501)
+def _amsgrad_settings(seed: int, settings: list[tuple[tuple, int]]) -> list[Case]:
+    rng = np.random.default_rng(seed)
     cases = []
-    for shape, t in [((3,), 0), ((2, 3), 1), ((4,), 5), ((5,), 50), ((1, 4), 500)]:
+    for shape, t in settings:
         x, g, m, v = _moments(rng, shape, t)
         # v_max is the largest v seen so far: at least v, larger in some coordinates.
         v_max = v + (rng.uniform(size=shape) < 0.5) * 0.02 * rng.uniform(size=shape)
@@ -49,11 +49,18 @@ def _amsgrad_cases() -> list[Case]:
     return cases
 
 
-def _adamw_cases() -> list[Case]:
-    rng = np.random.default_rng(502)
+def _amsgrad_cases() -> list[Case]:
+    return _amsgrad_settings(501, [((3,), 0), ((2, 3), 1), ((4,), 5), ((5,), 50), ((1, 4), 500)])
+
+
+def _amsgrad_practice() -> list[Case]:
+    return _amsgrad_settings(9501, [((4,), 0), ((2, 2), 7)])
+
+
+def _adamw_settings(seed: int, settings: list[tuple[tuple, int, float]]) -> list[Case]:
+    rng = np.random.default_rng(seed)
     cases = []
-    for shape, t, decay in [((3,), 0, 0.01), ((2, 3), 4, 0.1), ((4,), 20, 0.5),
-                            ((5,), 0, 0.0), ((2, 2), 100, 0.05)]:
+    for shape, t, decay in settings:
         x, g, m, v = _moments(rng, shape, t)
         lr = float(10 ** rng.uniform(-2, -0.5))
         cases.append(Case((x, g, m, v, t, lr, 0.9, 0.999, 1e-8, decay),
@@ -63,18 +70,35 @@ def _adamw_cases() -> list[Case]:
     return cases
 
 
-def _radam_cases() -> list[Case]:
-    rng = np.random.default_rng(503)
+def _adamw_cases() -> list[Case]:
+    return _adamw_settings(502, [((3,), 0, 0.01), ((2, 3), 4, 0.1), ((4,), 20, 0.5),
+                                 ((5,), 0, 0.0), ((2, 2), 100, 0.05)])
+
+
+def _adamw_practice() -> list[Case]:
+    return _adamw_settings(9502, [((3,), 0, 0.2), ((2, 2), 6, 0.0)])
+
+
+def _radam_settings(seed: int, settings: list[tuple[tuple, int, float]]) -> list[Case]:
+    rng = np.random.default_rng(seed)
     cases = []
-    for shape, t, beta2 in [((3,), 0, 0.999), ((2, 3), 3, 0.999), ((4,), 4, 0.999),
-                            ((5,), 5, 0.999), ((2,), 10, 0.99), ((3, 2), 200, 0.999),
-                            ((4,), 5, 0.9)]:
+    for shape, t, beta2 in settings:
         x, g, m, v = _moments(rng, shape, t)
         lr = float(10 ** rng.uniform(-3, -1))
         cases.append(Case((x, g, m, v, t, lr, 0.9, beta2, 1e-8), _NAMES,
                           f"x, g, m, v: float64 arrays of shape {shape}, t={t} (this is step "
                           f"{t + 1}), lr={lr:.4g}, beta1=0.9, beta2={beta2}, eps=1e-8"))
     return cases
+
+
+def _radam_cases() -> list[Case]:
+    return _radam_settings(503, [((3,), 0, 0.999), ((2, 3), 3, 0.999), ((4,), 4, 0.999),
+                                 ((5,), 5, 0.999), ((2,), 10, 0.99), ((3, 2), 200, 0.999),
+                                 ((4,), 5, 0.9)])
+
+
+def _radam_practice() -> list[Case]:
+    return _radam_settings(9503, [((3,), 1, 0.999), ((2, 2), 7, 0.999), ((3,), 6, 0.9)])
 
 
 _OPTIMIZER_SETTINGS = [
@@ -90,12 +114,22 @@ def _optimizer_cases() -> list[Case]:
     return optimizer_cases(_OPTIMIZER_SETTINGS, first_seed=510)
 
 
+def _optimizer_practice() -> list[Case]:
+    return optimizer_cases([(dict(lr=0.03, weight_decay=0.2), 15, None),
+                            (dict(lr=0.04, weight_decay=0.02, amsgrad=True), 20, 10)],
+                           first_seed=520)
+
+
 def _experiment_case() -> list[Case]:
     return [Case((), (), "your dict final_weights")]
 
 
-register(Spec("beyond_adam.amsgrad_step", _amsgrad_cases, call, "AMSGrad step"))
-register(Spec("beyond_adam.adamw_step", _adamw_cases, call, "AdamW step"))
-register(Spec("beyond_adam.radam_step", _radam_cases, call, "RAdam step"))
-register(Spec("beyond_adam.optimizer", _optimizer_cases, train_two_tensors, "torch AdamW"))
+register(Spec("beyond_adam.amsgrad_step", _amsgrad_cases, call, "AMSGrad step",
+              practice=_amsgrad_practice))
+register(Spec("beyond_adam.adamw_step", _adamw_cases, call, "AdamW step",
+              practice=_adamw_practice))
+register(Spec("beyond_adam.radam_step", _radam_cases, call, "RAdam step",
+              practice=_radam_practice))
+register(Spec("beyond_adam.optimizer", _optimizer_cases, train_two_tensors, "torch AdamW",
+              practice=_optimizer_practice))
 register(Spec("beyond_adam.final_weights", _experiment_case, value, "weights after the runs"))

@@ -34,11 +34,8 @@ def log_sum_exp(x):
     return top + np.log(np.sum(np.exp(x - top)))
 
 
-def _numerical_gradient_cases() -> list[Case]:
-    rng = np.random.default_rng(1301)
-    specs = [(wave, (5,), np.float64, 1e-5), (softplus_sum, (3, 4), np.float64, 1e-4),
-             (log_sum_exp, (2, 3, 2), np.float64, 1e-3), (wave, (2, 2), np.float64, 1e-2),
-             (wave, (6,), np.float32, 1e-3), (log_sum_exp, (3, 3), np.float32, 1e-5)]
+def _numerical_gradients(seed: int, specs: list[tuple]) -> list[Case]:
+    rng = np.random.default_rng(seed)
     cases = []
     for f, shape, dtype, h in specs:
         x = rng.standard_normal(shape).astype(dtype)
@@ -46,6 +43,19 @@ def _numerical_gradient_cases() -> list[Case]:
                              f"{np.dtype(dtype).name} array of shape {shape}, h={h}",
                              f=f, x=x, h=h))
     return cases
+
+
+def _numerical_gradient_cases() -> list[Case]:
+    return _numerical_gradients(1301, [
+        (wave, (5,), np.float64, 1e-5), (softplus_sum, (3, 4), np.float64, 1e-4),
+        (log_sum_exp, (2, 3, 2), np.float64, 1e-3), (wave, (2, 2), np.float64, 1e-2),
+        (wave, (6,), np.float32, 1e-3), (log_sum_exp, (3, 3), np.float32, 1e-5)])
+
+
+def _numerical_gradient_practice() -> list[Case]:
+    return _numerical_gradients(9131, [
+        (softplus_sum, (4,), np.float64, 1e-5), (log_sum_exp, (2, 2), np.float64, 1e-4),
+        (wave, (3,), np.float32, 1e-2)])
 
 
 def _relative_error_cases() -> list[Case]:
@@ -64,11 +74,23 @@ def _relative_error_cases() -> list[Case]:
                     tiny=1e-2)]
 
 
-def _cross_entropy_cases() -> list[Case]:
-    rng = np.random.default_rng(1303)
+def _relative_error_practice() -> list[Case]:
+    rng = np.random.default_rng(9132)
+    a = rng.standard_normal(5)
+    close = a * (1 + 1e-6 * rng.standard_normal(5))
+    mixed_a = np.array([2.0, 0.0, -1.0, 1e-13, 0.0, 4e-2])
+    mixed_b = np.array([2.5, 0.0, 1.0, 2e-13, 2e-3, 4e-2])
+    return [Case.of("b = a·(1 + 1e-6·noise), 5 entries, tiny=1e-12", a=a, b=close, tiny=1e-12),
+            Case.of(f"a={mixed_a.tolist()}, b={mixed_b.tolist()}, tiny=1e-12", a=mixed_a,
+                    b=mixed_b, tiny=1e-12),
+            Case.of(f"a={mixed_a.tolist()}, b={mixed_b.tolist()}, tiny=0.001", a=mixed_a,
+                    b=mixed_b, tiny=1e-3)]
+
+
+def _cross_entropies(seed: int, settings: list[tuple[int, int, float, float]]) -> list[Case]:
+    rng = np.random.default_rng(seed)
     cases = []
-    for n, classes, scale, shift in [(8, 10, 1.0, 0.0), (5, 4, 3.0, -2.0), (1, 3, 1.0, 0.0),
-                                     (6, 2, 0.1, 0.0), (4, 5, 50.0, 1000.0)]:
+    for n, classes, scale, shift in settings:
         logits = rng.standard_normal((n, classes)) * scale + shift
         y = rng.integers(0, classes, n)
         cases.append(Case.of(f"logits: {n}×{classes}, standard deviation {scale}, all shifted by "
@@ -76,17 +98,43 @@ def _cross_entropy_cases() -> list[Case]:
     return cases
 
 
+def _cross_entropy_cases() -> list[Case]:
+    return _cross_entropies(1303, [(8, 10, 1.0, 0.0), (5, 4, 3.0, -2.0), (1, 3, 1.0, 0.0),
+                                   (6, 2, 0.1, 0.0), (4, 5, 50.0, 1000.0)])
+
+
+def _cross_entropy_practice() -> list[Case]:
+    return _cross_entropies(9133, [(4, 3, 1.0, 0.0), (3, 6, 40.0, -500.0)])
+
+
+def _classes(counts: tuple[int, ...]) -> list[Case]:
+    return [Case.of(f"num_classes={c}", num_classes=c) for c in counts]
+
+
 def _classes_cases() -> list[Case]:
-    return [Case.of(f"num_classes={c}", num_classes=c) for c in (2, 3, 10, 100, 1000)]
+    return _classes((2, 3, 10, 100, 1000))
 
 
-def _update_ratio_cases() -> list[Case]:
-    rng = np.random.default_rng(1304)
+def _classes_practice() -> list[Case]:
+    return _classes((4, 50))
+
+
+def _update_ratio_settings(seed: int, settings: list[tuple[tuple, float]]) -> list[Case]:
+    rng = np.random.default_rng(seed)
     cases = []
-    for shape, lr in [((5,), 0.1), ((4, 3), 1e-3), ((2, 3, 4), 0.5), ((10, 10), 0.02)]:
+    for shape, lr in settings:
         w, dw = rng.standard_normal(shape), rng.standard_normal(shape) * 0.1
         cases.append(Case.of(f"w, dw: float64 arrays of shape {shape}, lr={lr}", w=w, dw=dw, lr=lr))
     return cases
+
+
+def _update_ratio_cases() -> list[Case]:
+    return _update_ratio_settings(1304, [((5,), 0.1), ((4, 3), 1e-3), ((2, 3, 4), 0.5),
+                                         ((10, 10), 0.02)])
+
+
+def _update_ratio_practice() -> list[Case]:
+    return _update_ratio_settings(9134, [((6,), 0.05), ((3, 2), 1e-2)])
 
 
 _OPTIMIZERS = [("SGD", dict(lr=0.1)), ("SGD", dict(lr=0.05, momentum=0.9)),
@@ -94,10 +142,19 @@ _OPTIMIZERS = [("SGD", dict(lr=0.1)), ("SGD", dict(lr=0.05, momentum=0.9)),
                ("AdamW", dict(lr=1e-2, weight_decay=0.1))]
 
 
-def _update_ratios_cases() -> list[Case]:
+def _update_ratio_runs(first_seed: int, optimizers: list[tuple[str, dict]]) -> list[Case]:
     return [Case((seed, name, hyper, 3), (), f"a 6-5-3 float64 MLP (labkit.models.mlp, seed "
                  f"{seed}) on 10 random examples, torch.optim.{name}(**{hyper}), three calls")
-            for seed, (name, hyper) in enumerate(_OPTIMIZERS)]
+            for seed, (name, hyper) in enumerate(optimizers, start=first_seed)]
+
+
+def _update_ratios_cases() -> list[Case]:
+    return _update_ratio_runs(0, _OPTIMIZERS)
+
+
+def _update_ratios_practice() -> list[Case]:
+    return _update_ratio_runs(60, [("SGD", dict(lr=0.2, momentum=0.5)),
+                                   ("Adam", dict(lr=5e-3, weight_decay=0.01))])
 
 
 def _run_update_ratios(answer, case: Case) -> dict:
@@ -126,11 +183,15 @@ def _experiment_case() -> list[Case]:
 
 
 register(Spec("checklist.numerical_gradient", _numerical_gradient_cases, call,
-              "centred differences"))
-register(Spec("checklist.relative_error", _relative_error_cases, call, "relative error"))
-register(Spec("checklist.cross_entropy", _cross_entropy_cases, call, "softmax cross-entropy"))
-register(Spec("checklist.expected_initial_loss", _classes_cases, call, "ln C"))
-register(Spec("checklist.update_ratio", _update_ratio_cases, call, "SGD's update ratio"))
+              "centred differences", practice=_numerical_gradient_practice))
+register(Spec("checklist.relative_error", _relative_error_cases, call, "relative error",
+              practice=_relative_error_practice))
+register(Spec("checklist.cross_entropy", _cross_entropy_cases, call, "softmax cross-entropy",
+              practice=_cross_entropy_practice))
+register(Spec("checklist.expected_initial_loss", _classes_cases, call, "ln C",
+              practice=_classes_practice))
+register(Spec("checklist.update_ratio", _update_ratio_cases, call, "SGD's update ratio",
+              practice=_update_ratio_practice))
 register(Spec("checklist.update_ratios", _update_ratios_cases, _run_update_ratios,
-              "measured update ratios"))
+              "measured update ratios", practice=_update_ratios_practice))
 register(Spec("checklist.overfit", _experiment_case, value, "overfitting 20 digits"))

@@ -35,12 +35,17 @@ def _classify_cases() -> list[Case]:
     return cases
 
 
-def _newton_cases() -> list[Case]:
-    rng = np.random.default_rng(302)
+def _classify_practice() -> list[Case]:
+    rng = np.random.default_rng(9311)
+    spectra = [[3.0, 0.7], [-2.0, 1.5, 0.5], [0.0, 2.0, 1.0]]
+    return [Case.of(f"a symmetric {len(s)}×{len(s)} matrix with "
+                    f"eigenvalues {s} (not diagonal)", H=_rotated(rng, s)) for s in spectra]
+
+
+def _newtons(seed: int, settings: list[tuple[list[float], float, float]]) -> list[Case]:
+    rng = np.random.default_rng(seed)
     cases = []
-    for spectrum, lr, damping in [([1.0, 4.0], 1.0, 0.0), ([0.5, 2.0, 9.0], 0.5, 0.0),
-                                  ([3.0, -1.0], 1.0, 0.0), ([2.0, 1.0, 0.3], 1.0, 0.7),
-                                  ([1.0, 5.0], 0.3, 2.0)]:
+    for spectrum, lr, damping in settings:
         H = _rotated(rng, spectrum)
         x, g = rng.standard_normal(len(spectrum)), rng.standard_normal(len(spectrum))
         cases.append(Case.of(f"x, g of shape ({len(spectrum)},), H with eigenvalues {spectrum}, "
@@ -49,16 +54,26 @@ def _newton_cases() -> list[Case]:
     return cases
 
 
+def _newton_cases() -> list[Case]:
+    return _newtons(302, [([1.0, 4.0], 1.0, 0.0), ([0.5, 2.0, 9.0], 0.5, 0.0),
+                          ([3.0, -1.0], 1.0, 0.0), ([2.0, 1.0, 0.3], 1.0, 0.7),
+                          ([1.0, 5.0], 0.3, 2.0)])
+
+
+def _newton_practice() -> list[Case]:
+    return _newtons(9312, [([2.0, 6.0], 1.0, 0.0), ([1.5, 0.4, 3.0], 0.8, 0.5)])
+
+
 def _curvature_pairs(rng: np.random.Generator, d: int, pairs: int):
     A = _rotated(rng, rng.uniform(0.5, 5.0, d))
     steps = [rng.standard_normal(d) for _ in range(pairs)]
     return steps, [A @ s for s in steps]
 
 
-def _two_loop_cases() -> list[Case]:
-    rng = np.random.default_rng(303)
+def _two_loops(seed: int, settings: list[tuple[int, int]]) -> list[Case]:
+    rng = np.random.default_rng(seed)
     cases = []
-    for d, pairs in [(2, 1), (3, 2), (4, 3), (5, 4), (3, 0)]:
+    for d, pairs in settings:
         steps, changes = _curvature_pairs(rng, d, pairs)
         g, gamma = rng.standard_normal(d), float(rng.uniform(0.2, 2.0))
         cases.append(Case.of(f"g of shape ({d},), {pairs} curvature pair(s) (s_i, y_i) with "
@@ -68,11 +83,18 @@ def _two_loop_cases() -> list[Case]:
     return cases
 
 
-def _lbfgs_cases() -> list[Case]:
-    rng = np.random.default_rng(304)
+def _two_loop_cases() -> list[Case]:
+    return _two_loops(303, [(2, 1), (3, 2), (4, 3), (5, 4), (3, 0)])
+
+
+def _two_loop_practice() -> list[Case]:
+    return _two_loops(9313, [(3, 2), (4, 1), (2, 0)])
+
+
+def _quadratic_paths(seed: int, settings: list[tuple[int, int, int, float]]) -> list[Case]:
+    rng = np.random.default_rng(seed)
     cases = []
-    for d, iters, history, lr in [(3, 8, 2, 1.0), (5, 12, 3, 1.0), (4, 10, 1, 0.5),
-                                  (6, 15, 10, 1.0)]:
+    for d, iters, history, lr in settings:
         A = _rotated(rng, rng.uniform(0.5, 10.0, d))
         surface, x0 = quadratic(A, rng.standard_normal(d)), rng.standard_normal(d)
         cases.append(Case.of(f"grad_fn = gradient of a random {d}-D convex quadratic, x0 of shape "
@@ -80,10 +102,25 @@ def _lbfgs_cases() -> list[Case]:
                              grad_fn=surface.grad, x0=x0,
                              num_iters=iters, history_size=history,
                              lr=lr))
+    return cases
+
+
+def _lbfgs_cases() -> list[Case]:
+    cases = _quadratic_paths(304, [(3, 8, 2, 1.0), (5, 12, 3, 1.0), (4, 10, 1, 0.5),
+                                   (6, 15, 10, 1.0)])
     cases.append(Case.of("grad_fn = Rosenbrock's gradient, x0=[-1.2, 1.0], num_iters=25, "
                          "history_size=4, lr=0.5", grad_fn=ROSENBROCK.grad,
                          x0=ROSENBROCK.start, num_iters=25,
                          history_size=4, lr=0.5))
+    return cases
+
+
+def _lbfgs_practice() -> list[Case]:
+    cases = _quadratic_paths(9314, [(3, 6, 2, 1.0), (4, 5, 1, 0.5)])
+    cases.append(Case.of("grad_fn = Rosenbrock's gradient, x0=[-0.5, 0.5], num_iters=10, "
+                         "history_size=3, lr=0.5", grad_fn=ROSENBROCK.grad,
+                         x0=np.array([-0.5, 0.5]), num_iters=10,
+                         history_size=3, lr=0.5))
     return cases
 
 
@@ -95,9 +132,13 @@ def _kinds_case() -> list[Case]:
     return [Case((), (), "your list limit_kinds")]
 
 
-register(Spec("second_order.classify", _classify_cases, call, "critical point types"))
-register(Spec("second_order.newton_step", _newton_cases, call, "damped Newton step"))
-register(Spec("second_order.two_loop", _two_loop_cases, call, "L-BFGS direction"))
-register(Spec("second_order.lbfgs_path", _lbfgs_cases, call, "L-BFGS iterates"))
+register(Spec("second_order.classify", _classify_cases, call, "critical point types",
+              practice=_classify_practice))
+register(Spec("second_order.newton_step", _newton_cases, call, "damped Newton step",
+              practice=_newton_practice))
+register(Spec("second_order.two_loop", _two_loop_cases, call, "L-BFGS direction",
+              practice=_two_loop_practice))
+register(Spec("second_order.lbfgs_path", _lbfgs_cases, call, "L-BFGS iterates",
+              practice=_lbfgs_practice))
 register(Spec("second_order.newton_limits", _limits_case, value, "where Newton ends"))
 register(Spec("second_order.limit_kinds", _kinds_case, value, "what it ends on"))

@@ -36,15 +36,24 @@ def ex11_split() -> tuple[np.ndarray, ...]:
 # -- dropout ------------------------------------------------------------------------------------
 _DROPOUT = [((6,), 0.5, 0), ((4, 5), 0.2, 1), ((3, 8), 0.75, 2), ((2, 3, 4), 0.1, 3),
             ((50,), 0.6, 4), ((5, 5), 0.0, 5)]
+_DROPOUT_PRACTICE = [((5,), 0.3, 70), ((3, 4), 0.0, 71), ((2, 2, 3), 0.8, 72)]
 
 
-def _dropout_cases(train: bool) -> list[Case]:
+def _dropout_cases(train: bool, settings: list[tuple] = _DROPOUT) -> list[Case]:
     cases = []
-    for shape, p, seed in _DROPOUT:
+    for shape, p, seed in settings:
         x = np.random.default_rng(100 + seed).standard_normal(shape)
         cases.append(Case((x, p, seed, train), (), f"x of shape {shape} (standard normal), "
                           f"p={p}, rng=np.random.default_rng({seed}), train={train}"))
     return cases
+
+
+def _dropout_train_practice() -> list[Case]:
+    return _dropout_cases(True, _DROPOUT_PRACTICE)
+
+
+def _dropout_eval_practice() -> list[Case]:
+    return _dropout_cases(False, _DROPOUT_PRACTICE)
 
 
 def _run_dropout(answer, case: Case) -> dict:
@@ -55,6 +64,7 @@ def _run_dropout(answer, case: Case) -> dict:
 # -- batch normalisation ------------------------------------------------------------------------
 _BN_TRAIN = [(0, 8, 3, 5, 0.1, 1e-5), (1, 4, 2, 10, 0.3, 1e-5), (2, 16, 5, 3, 0.01, 1e-3),
              (3, 2, 4, 6, 0.5, 1e-2)]
+_BN_TRAIN_PRACTICE = [(70, 5, 3, 3, 0.2, 1e-5), (71, 2, 2, 4, 0.05, 1e-3)]
 
 
 def _bn_inputs(seed: int, n: int, c: int, steps: int) -> tuple:
@@ -65,11 +75,15 @@ def _bn_inputs(seed: int, n: int, c: int, steps: int) -> tuple:
     return gamma, beta, batches
 
 
-def _bn_train_cases() -> list[Case]:
+def _bn_train_cases(settings: list[tuple] = _BN_TRAIN) -> list[Case]:
     return [Case(args, (), f"{args[3]} training batches of shape ({args[1]}, {args[2]}) "
                  f"(channels with different means and scales), momentum={args[4]}, "
                  f"eps={args[5]}, starting from running_mean=0, running_var=1")
-            for args in _BN_TRAIN]
+            for args in settings]
+
+
+def _bn_train_practice() -> list[Case]:
+    return _bn_train_cases(_BN_TRAIN_PRACTICE)
 
 
 def _run_bn_sequence(answer, case: Case) -> tuple[list, np.ndarray, np.ndarray]:
@@ -95,11 +109,10 @@ def _run_bn_running(answer, case: Case) -> dict:
     return {"value": [running_mean, running_var]}
 
 
-def _bn_eval_cases() -> list[Case]:
+def _bn_evals(first_seed: int, settings: list[tuple[int, int, float]]) -> list[Case]:
     cases = []
-    for seed, (n, c, eps) in enumerate([(6, 3, 1e-5), (1, 4, 1e-5), (10, 2, 1e-2),
-                                        (3, 5, 1e-5)]):
-        rng = np.random.default_rng(300 + seed)
+    for seed, (n, c, eps) in enumerate(settings, start=first_seed):
+        rng = np.random.default_rng(seed)
         x = rng.standard_normal((n, c)) * 2 + 1
         gamma, beta = rng.uniform(0.5, 2.0, c), rng.standard_normal(c)
         running_mean, running_var = rng.standard_normal(c), rng.uniform(0.2, 3.0, c)
@@ -110,6 +123,14 @@ def _bn_eval_cases() -> list[Case]:
     return cases
 
 
+def _bn_eval_cases() -> list[Case]:
+    return _bn_evals(300, [(6, 3, 1e-5), (1, 4, 1e-5), (10, 2, 1e-2), (3, 5, 1e-5)])
+
+
+def _bn_eval_practice() -> list[Case]:
+    return _bn_evals(370, [(4, 3, 1e-5), (1, 2, 1e-3)])
+
+
 def _run_bn_eval(answer, case: Case) -> dict:
     x, gamma, beta, running_mean, running_var, eps = (
         np.copy(a) if isinstance(a, np.ndarray) else a for a in case.args)
@@ -118,17 +139,8 @@ def _run_bn_eval(answer, case: Case) -> dict:
 
 
 # -- clipping -----------------------------------------------------------------------------------
-def _clip_cases() -> list[Case]:
-    rng = np.random.default_rng(400)
-    settings = [  # (shapes, scales, max_norm, what)
-        ([(3, 2), (4,), (2, 2)], [1.0, 1.0, 1.0], 1.0, "norm above max_norm"),
-        ([(5,), (3, 3)], [10.0, 0.1], 2.0, "one large and one small tensor"),
-        ([(4,), (2, 3)], [0.1, 0.1], 5.0, "norm below max_norm"),
-        ([(6,)], [3.0], 0.5, "a single tensor"),
-        ([(3,), (3,)], [1e-6, 1e-6], 1e-7, "tiny gradients (the 1e-6 matters)"),
-        ([(2, 2), (1,), (3,)], [100.0, 1.0, 0.01], 10.0, "very different scales"),
-        ([(3, 3), (2,)], [0.01, 0.02], 1.0, "norm below max_norm"),
-    ]
+def _clips(seed: int, settings: list[tuple[list, list, float, str]]) -> list[Case]:
+    rng = np.random.default_rng(seed)
     cases = []
     for shapes, scales, max_norm, what in settings:
         grads = [rng.standard_normal(s) * k for s, k in zip(shapes, scales, strict=True)]
@@ -136,6 +148,26 @@ def _clip_cases() -> list[Case]:
                              f"max_norm={max_norm}", grads=grads,
                              max_norm=max_norm))
     return cases
+
+
+def _clip_cases() -> list[Case]:
+    return _clips(400, [  # (shapes, scales, max_norm, what)
+        ([(3, 2), (4,), (2, 2)], [1.0, 1.0, 1.0], 1.0, "norm above max_norm"),
+        ([(5,), (3, 3)], [10.0, 0.1], 2.0, "one large and one small tensor"),
+        ([(4,), (2, 3)], [0.1, 0.1], 5.0, "norm below max_norm"),
+        ([(6,)], [3.0], 0.5, "a single tensor"),
+        ([(3,), (3,)], [1e-6, 1e-6], 1e-7, "tiny gradients (the 1e-6 matters)"),
+        ([(2, 2), (1,), (3,)], [100.0, 1.0, 0.01], 10.0, "very different scales"),
+        ([(3, 3), (2,)], [0.01, 0.02], 1.0, "norm below max_norm"),
+    ])
+
+
+def _clip_practice() -> list[Case]:
+    return _clips(9400, [
+        ([(2, 3), (3,)], [1.0, 1.0], 1.5, "norm above max_norm"),
+        ([(4,), (2,)], [0.05, 0.05], 3.0, "norm below max_norm"),
+        ([(2,), (2, 2)], [1e-6, 1e-6], 2e-7, "tiny gradients (the 1e-6 matters)"),
+    ])
 
 
 # -- early stopping -----------------------------------------------------------------------------
@@ -149,12 +181,7 @@ def _noisy_curve(seed: int, n: int = 40) -> list[float]:
     return [float(v) for v in 1.0 / (1 + 0.3 * t) + 0.004 * t + 0.02 * rng.standard_normal(n)]
 
 
-def _early_cases() -> list[Case]:
-    settings = [(_CURVE, 3, 0.0), (_CURVE, 2, 0.0), (_CURVE, 3, 0.005), (_CURVE, 1, 0.0),
-                (_CURVE, 6, 0.0), ([1.0, 0.9, 0.8, 0.7, 0.6], 2, 0.0),
-                ([1.0, 1.0, 1.0, 1.0], 3, 0.0), (_noisy_curve(0), 4, 0.0),
-                (_noisy_curve(1), 5, 0.01), (_noisy_curve(2), 3, 0.0),
-                ([1.0, 0.95, 0.949, 0.948, 0.947, 0.946], 3, 0.01)]
+def _early_settings(settings: list[tuple[list[float], int, float]]) -> list[Case]:
     return [Case.of(f"val_losses={[round(v, 3) for v in values][:12]}"
                     f"{'…' if len(values) > 12 else ''} ({len(values)} epochs), "
                     f"patience={patience}, min_delta={min_delta}",
@@ -163,20 +190,37 @@ def _early_cases() -> list[Case]:
             for values, patience, min_delta in settings]
 
 
+def _early_cases() -> list[Case]:
+    return _early_settings([(_CURVE, 3, 0.0), (_CURVE, 2, 0.0), (_CURVE, 3, 0.005),
+                            (_CURVE, 1, 0.0), (_CURVE, 6, 0.0), ([1.0, 0.9, 0.8, 0.7, 0.6], 2, 0.0),
+                            ([1.0, 1.0, 1.0, 1.0], 3, 0.0), (_noisy_curve(0), 4, 0.0),
+                            (_noisy_curve(1), 5, 0.01), (_noisy_curve(2), 3, 0.0),
+                            ([1.0, 0.95, 0.949, 0.948, 0.947, 0.946], 3, 0.01)])
+
+
+def _early_practice() -> list[Case]:
+    return _early_settings([([1.5, 1.0, 0.8, 0.82, 0.79, 0.81, 0.83, 0.84], 2, 0.0),
+                            (_noisy_curve(70, 25), 3, 0.01), ([0.5, 0.5, 0.5], 2, 0.0)])
+
+
 def _experiment_case() -> list[Case]:
     return [Case((), (), "your dict early")]
 
 
 register(Spec("stable_training.dropout_train", lambda: _dropout_cases(True), _run_dropout,
-              "inverted dropout, training mode"))
+              "inverted dropout, training mode",
+              practice=_dropout_train_practice))
 register(Spec("stable_training.dropout_eval", lambda: _dropout_cases(False), _run_dropout,
-              "inverted dropout, eval mode"))
+              "inverted dropout, eval mode",
+              practice=_dropout_eval_practice))
 register(Spec("stable_training.batchnorm_train", _bn_train_cases, _run_bn_train,
-              "batch norm outputs in training mode"))
+              "batch norm outputs in training mode", practice=_bn_train_practice))
 register(Spec("stable_training.batchnorm_running", _bn_train_cases, _run_bn_running,
-              "batch norm running statistics"))
+              "batch norm running statistics", practice=_bn_train_practice))
 register(Spec("stable_training.batchnorm_eval", _bn_eval_cases, _run_bn_eval,
-              "batch norm in eval mode"))
-register(Spec("stable_training.clip_by_global_norm", _clip_cases, call, "clipping by global norm"))
-register(Spec("stable_training.early_stopping", _early_cases, call, "early stopping"))
+              "batch norm in eval mode", practice=_bn_eval_practice))
+register(Spec("stable_training.clip_by_global_norm", _clip_cases, call, "clipping by global norm",
+              practice=_clip_practice))
+register(Spec("stable_training.early_stopping", _early_cases, call, "early stopping",
+              practice=_early_practice))
 register(Spec("stable_training.early", _experiment_case, value, "early stopping on digits"))
