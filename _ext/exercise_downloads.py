@@ -22,10 +22,11 @@ GENERATED = Path("book") / "_generated"
 
 
 def _digest(path: Path) -> str:
-    """Of the exercise's source and of the setup cell the release adds to it."""
-    from autograde.publish import exercise_setup_cell
+    """Of the exercise's source and of the cells the release adds to it (setup, self-check)."""
+    from autograde.publish import exercise_ready_cells, exercise_setup_cell
 
-    return hashlib.sha256(path.read_bytes() + exercise_setup_cell().source.encode()).hexdigest()
+    added = [exercise_setup_cell(), *exercise_ready_cells(path.stem)]
+    return hashlib.sha256(path.read_bytes() + repr(added).encode()).hexdigest()
 
 
 def generate(srcdir: Path) -> list[str]:

@@ -8,6 +8,7 @@ Examples::
     optbook-grade report 01-sgd --course ~/class
     optbook-grade export --course ~/class --to grades.csv
     optbook-grade validate 01-sgd        # the source must earn every autograded point
+    optbook-grade check 01-sgd.ipynb     # a student's notebook: can it be graded, how does it fare?
 """
 
 from __future__ import annotations
@@ -121,6 +122,15 @@ def cmd_validate(args) -> int:
     return 1 if failures else 0
 
 
+def cmd_check(args) -> int:
+    """Run students' notebooks as the grader would; say what stands in the way of grading."""
+    from autograde.readiness import check_notebook
+
+    results = [check_notebook(path) for path in args.notebook]
+    print("\n\n".join(result.report() for result in results))
+    return 0 if all(result.ready for result in results) else 1
+
+
 def _manual_points(course, exercise: str) -> float:
     from nbgrader.api import Gradebook
 
@@ -174,6 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
     validate = add("validate", cmd_validate, "check that each exercise's source notebook "
                    "earns every autograded point", "many")
     validate.add_argument("--timeout", type=int, default=None)
+    check = sub.add_parser(
+        "check", help="run a student's notebook as the grader would and self-check it",
+        description=cmd_check.__doc__)
+    check.add_argument("notebook", nargs="+", help="the notebook(s), e.g. 01-sgd.ipynb")
+    check.set_defaults(func=cmd_check)
     return parser
 
 

@@ -27,7 +27,7 @@ import nbformat
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
-from autograde.publish import exercise_setup_cell
+from autograde.publish import exercise_ready_cells, exercise_setup_cell
 
 REPO = Path(__file__).resolve().parent.parent
 EXERCISES = REPO / "exercises"
@@ -53,6 +53,7 @@ def exercise_notebook(exercise: str) -> nbformat.NotebookNode:
     # Right below the title: the cell that makes labkit importable anywhere (a no-op here).
     notebook.cells.insert(1 if notebook.cells[0].cell_type == "markdown" else 0,
                           exercise_setup_cell())
+    notebook.cells.extend(exercise_ready_cells(exercise))  # the students' self-check
     return notebook
 
 

@@ -29,23 +29,31 @@ def checks_in(source: str) -> list[str]:
     return CHECK_CALL.findall(source)
 
 
-@functools.cache
-def _outputs_of(check_id: str, which: str) -> tuple:
-    """Outputs of the reference (``which="reference"``) or of a cataloged mistake."""
-    spec, exp = checks.spec(base_check(check_id)), expected(check_id)
-    answer = exp.reference_answer()
-    if which != "reference":
-        answer = resolve(next(m.answer for m in exp.mistakes if m.name == which))
+def outputs_on(spec: checks.Spec, answer: Any, cases: list[checks.Case], *,
+               encoded: bool = False) -> tuple:
+    """``answer``'s outputs on ``cases`` in the normal form of a student's recorded values,
+    or as recorded (``encoded``, JSON); :data:`CRASHED` where it raises."""
     outputs = []
     with np.errstate(all="ignore"):  # cataloged mistakes may well overflow
-        for case in spec.cases():
+        for case in cases:
             try:
                 out = spec.run(answer, case)
             except Exception:  # a mistake that crashes on some case just does not match there
                 outputs.append(CRASHED)
                 continue
-            outputs.append(decode(encode(out["value"])))  # same normal form as the student's
+            outputs.append(encode(out["value"]) if encoded else decode(encode(out["value"])))
     return tuple(outputs)
+
+
+@functools.cache
+def _outputs_of(check_id: str, which: str) -> tuple:
+    """Outputs of the reference (``which="reference"``) or of a cataloged mistake on the
+    grader's cases."""
+    spec, exp = checks.spec(base_check(check_id)), expected(check_id)
+    answer = exp.reference_answer()
+    if which != "reference":
+        answer = resolve(next(m.answer for m in exp.mistakes if m.name == which))
+    return outputs_on(spec, answer, list(spec.cases()))
 
 
 def _mistake_outputs(check_id: str, name: str) -> tuple | None:

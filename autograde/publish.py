@@ -96,6 +96,26 @@ def exercise_setup_cell() -> nbformat.NotebookNode:
     return cell
 
 
+READY_CELL_ID = "check_ready"
+
+
+def exercise_ready_cells(exercise: str) -> list[nbformat.NotebookNode]:
+    """The last cells of every released exercise: the students' self-check
+    (:func:`labkit.check_ready`) under a heading that says when to run it."""
+    locked = {"grade": False, "locked": True, "schema_version": 3, "solution": False,
+              "task": False}
+    heading = nbformat.v4.new_markdown_cell(
+        "## Before you submit\n\n"
+        "Run **Kernel → Restart & Run All**, then read what the cell below says. It runs your "
+        "functions on practice inputs (not the grader's) and judges them the way the grader "
+        "will, with the same feedback; it cannot see your written answers.")
+    heading.metadata["nbgrader"] = {**locked, "grade_id": f"{READY_CELL_ID}_text"}
+    cell = nbformat.v4.new_code_cell(f"from labkit import check_ready\n\n"
+                                     f"check_ready({exercise!r})")
+    cell.metadata["nbgrader"] = {**locked, "grade_id": READY_CELL_ID}
+    return [heading, cell]
+
+
 def chapter_setup_cell() -> nbformat.NotebookNode:
     """The first cell of a chapter notebook: the book's distribution (labkit and the reference
     answers the chapter runs) if needed."""

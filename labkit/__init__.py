@@ -10,6 +10,7 @@ Students receive this package. Reference answers live in ``solutions/`` and neve
 __version__ = "0.1.0"
 """The labkit version; a released notebook's setup cell installs this one."""
 
-__all__ = ["functions", "data", "models", "train", "plots", "checks", "device"]
+__all__ = ["functions", "data", "models", "train", "plots", "checks", "device", "check_ready"]
 
 from labkit.device import device  # noqa: E402  (re-exported for convenience)
+from labkit.selfcheck import check_ready  # noqa: E402  (the last cell of every exercise)

@@ -188,3 +188,7 @@ def test_launched_exercises_run_in_an_environment_with_labkit_only(built_book, t
         finally:
             if manager.has_kernel:
                 manager.shutdown_kernel(now=True)
+        ready = notebook.cells[-1]  # the self-check, from the labkit wheel's stored keys
+        shown = "".join(o.get("data", {}).get("text/plain", "") + o.get("text", "")
+                        for o in ready.outputs)
+        assert "check_ready" in ready.source and "Ready: all" in shown, (exercise, shown)
