@@ -33,6 +33,16 @@ def test_book_builds_without_warnings_and_executes_every_page(built_book):
         assert not any(o.get("name") == "stderr" for o in outputs), page
 
 
+@pytest.mark.slow
+def test_build_log_has_one_line_per_executed_page_and_no_kernel_chatter(built_book):
+    log = built_book.process.stdout + built_book.process.stderr
+    assert "IPKernelApp" not in log and "without encryption" not in log
+    pages = re.findall(r"\[parallel_execution\] (\S+\.md): (?:executed|failed) in", log)
+    total = re.search(r"\[parallel_execution\] executed (\d+) page", log)
+    if total:  # nothing is printed when every page came from the cache
+        assert len(pages) == len(set(pages)) >= int(total.group(1))
+
+
 def _download_link(html: str, exercise: str) -> str | None:
     found = re.search(rf'href="(\.\./_downloads/[0-9a-f]+/{re.escape(exercise)}\.ipynb)"', html)
     return found.group(1) if found else None
