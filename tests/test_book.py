@@ -43,6 +43,20 @@ def test_build_log_has_one_line_per_executed_page_and_no_kernel_chatter(built_bo
         assert len(pages) == len(set(pages)) >= int(total.group(1))
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("page", chapter_pages())
+def test_one_exercise_numbering_questions_by_chapter(built_book, page):
+    html = (built_book.html / f"{page}.html").read_text("utf8")
+    text = re.sub(r"<[^>]+>", " ", html)
+    chapter = int(Path(page).name[:2])
+    exercises = set(re.findall(r"\bExercise (\d+(?:\.\d+)?)\b", text))
+    assert exercises <= {f"{chapter:02d}"}, exercises  # only the graded notebook
+    questions = re.findall(r"\bQuestion (\d+)\.(\d+)\b", text)
+    assert questions, page
+    assert {int(c) for c, _ in questions} == {chapter}
+    assert sorted({int(k) for _, k in questions}) == list(range(1, len(set(questions)) + 1))
+
+
 def _download_link(html: str, exercise: str) -> str | None:
     found = re.search(rf'href="(\.\./_downloads/[0-9a-f]+/{re.escape(exercise)}\.ipynb)"', html)
     return found.group(1) if found else None
