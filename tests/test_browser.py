@@ -184,3 +184,37 @@ def test_navigation_reaches_every_page(site, browser):
     reached = {path.lstrip("/").removesuffix(".html") for path in seen}
     missing = [page for page in toc_files() if page not in reached]
     assert not missing, f"not reachable from the navigation: {missing}"
+
+
+OVERFLOW = """
+const scrolls = e => { for (; e && e !== document.body; e = e.parentElement) {
+  if (['auto', 'scroll'].includes(getComputedStyle(e).overflowX)) return true; } return false; };
+const report = {page: document.documentElement.scrollWidth - window.innerWidth,
+                cut_code: [], stuck: []};
+document.querySelectorAll('div.cell_input pre').forEach(p => {
+  if (p.scrollWidth > p.clientWidth + 1)
+    report.cut_code.push(p.textContent.split('\\n').sort((a, b) => b.length - a.length)[0]);
+});
+document.querySelectorAll('main pre, main table').forEach(e => {
+  const box = e.tagName === 'TABLE' ? e.parentElement : e;
+  if (e.scrollWidth > box.clientWidth + 1 && !scrolls(box)) report.stuck.push(e.tagName);
+});
+return report;
+"""
+
+
+@pytest.mark.parametrize("page", toc_files())
+def test_code_fits_at_1280_px_and_scrolls_on_a_phone(site, browser, page):
+    try:
+        browser.set_window_size(1280, 1600)
+        _load(browser, urljoin(site, f"{page}.html"))
+        wide = browser.execute_script(OVERFLOW)
+        assert not wide["cut_code"], f"code lines cut at 1280 px: {wide['cut_code'][:3]}"
+        assert wide["page"] <= 0 and not wide["stuck"], wide
+        browser.set_window_size(390, 844)  # Chromium keeps at least 500 px
+        _load(browser, urljoin(site, f"{page}.html"))
+        narrow = browser.execute_script(OVERFLOW)
+        assert narrow["page"] <= 0, "the page itself scrolls sideways on a phone"
+        assert not narrow["stuck"], f"{narrow['stuck']} overflow without a scroll bar"
+    finally:
+        browser.set_window_size(1280, 1600)
