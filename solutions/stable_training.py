@@ -6,6 +6,9 @@ Conventions, matched to PyTorch where PyTorch has the same thing (tests/test_sta
 
 * ``p`` is the probability of *dropping* a unit (``torch.nn.Dropout(p)``); ``q = 1 − p`` is
   the probability of keeping it. A unit is kept where ``u < q`` for ``u = rng.random(x.shape)``.
+* ``max_norm(weight, c, dim)`` rescales each slice ``weight.select(dim, i)`` (``torch.renorm``'s
+  convention); an ``nn.Linear`` weight ``(out, in)`` has one unit's incoming weights per row:
+  ``dim=0``.
 * Batch norm's running statistics follow PyTorch's momentum: ``running ← (1 − m)·running +
   m·batch`` (``m = 0.1`` by default, the *weight of the new batch*), with the unbiased batch
   variance in ``running_var`` and the biased one for normalising the batch itself.
@@ -91,6 +94,45 @@ def direct_dropout(x: Array, p: float, rng: np.random.Generator | None = None, *
             raise ValueError("direct_dropout in training mode needs an rng or a mask")
         mask = dropout_mask(rng, x.shape, p)
     return x * mask
+
+
+def max_norm(weight: Array, max_value: float, dim: int = 0) -> Array:
+    r"""Max-norm constraint: rescale every slice of ``weight`` along ``dim`` whose L2 norm
+    exceeds ``max_value`` back to norm ``max_value`` (``torch.renorm(weight, 2, dim, max_value)``).
+
+    .. math::
+        w_i \leftarrow
+        \begin{cases} w_i\,\dfrac{c}{\|w_i\|_2 + 10^{-7}} & \|w_i\|_2 > c,\\[4pt]
+        w_i & \text{otherwise,}\end{cases}
+        \qquad w_i = \texttt{weight.select(dim, i)},\ c = \texttt{max\_value},
+
+    applied after every optimizer step, so that each unit's incoming weight vector stays in a
+    ball of radius :math:`c` (typically 3 to 4). For an ``nn.Linear`` weight of shape
+    ``(out, in)`` unit :math:`i`'s incoming weights are row ``weight[i]``: ``dim=0`` (for a
+    convolution's ``(out, in, kh, kw)`` also ``dim=0``). The slice is rescaled as a whole, so
+    its direction is kept; slices inside the ball are returned unchanged.
+
+    .. note::
+        ``dim`` is the axis that is *kept* (one norm per index along it), as in
+        ``torch.renorm``; Keras' ``MaxNorm(axis=...)`` names the axis that is *reduced*
+        (``axis=0`` for its ``(in, out)`` kernels) and divides by ``norm + 1e-7`` for every
+        slice, which shrinks slices inside the ball very slightly. The ``1e-7`` here is
+        PyTorch's.
+
+    Srivastava, Hinton, Krizhevsky, Sutskever & Salakhutdinov (2014), "Dropout: a simple way
+    to prevent neural networks from overfitting", JMLR 15, §5.1.
+    """
+    weight = np.asarray(weight)
+    if weight.ndim < 2:
+        raise ValueError(f"max_norm needs a weight with at least 2 dimensions, got {weight.ndim}")
+    if not max_value >= 0:
+        raise ValueError(f"max_value must be >= 0, got {max_value}")
+    if not -weight.ndim <= dim < weight.ndim:
+        raise ValueError(f"dim must be in [{-weight.ndim}, {weight.ndim - 1}], got {dim}")
+    other = tuple(a for a in range(weight.ndim) if a != dim % weight.ndim)
+    norms = np.sqrt(np.sum(weight * weight, axis=other, keepdims=True))
+    factor = np.where(norms > max_value, max_value / (norms + 1e-7), 1.0)
+    return weight * factor.astype(weight.dtype)
 
 
 # -- batch normalisation ------------------------------------------------------------------------

@@ -104,6 +104,58 @@ def test_dropout_shapes_dtypes_and_values(shape, p, seed, dtype):
     np.testing.assert_array_equal(direct, np.where(mask, x, 0))
 
 
+# -- max-norm constraint ------------------------------------------------------------------------
+@given(st.lists(st.integers(1, 6), min_size=2, max_size=4).map(tuple), st.data(),
+       st.floats(1e-3, 10.0), st.floats(-3, 2), st.integers(0, 10_000))
+@settings(max_examples=100, deadline=None)
+def test_max_norm_agrees_with_torch_renorm(shape, data, max_value, log_scale, seed):
+    """torch.renorm(W, p=2, dim, maxnorm) rescales each slice W.select(dim, i); so does ours,
+    for every dim (negative ones included), with the same 1e-7 in the denominator."""
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1), label="dim")
+    weight = np.random.default_rng(seed).standard_normal(shape) * 10.0 ** log_scale
+    before = weight.copy()
+    ours = S.max_norm(weight, max_value, dim)
+    theirs = torch.renorm(torch.tensor(weight), p=2, dim=dim, maxnorm=max_value).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=0)
+    np.testing.assert_array_equal(weight, before)  # pure
+    assert ours.shape == weight.shape and ours.dtype == weight.dtype
+    norms = np.linalg.norm(np.moveaxis(ours, dim, 0).reshape(shape[dim], -1), axis=1)
+    assert np.all(norms <= max_value * (1 + 1e-12))
+
+
+def test_max_norm_on_a_linear_layer_constrains_each_units_incoming_weights():
+    """nn.Linear stores weight as (out, in): unit i's incoming weights are row i, so dim=0.
+    Rows inside the ball are untouched, longer rows are shortened to c in their direction."""
+    layer = nn.Linear(5, 3).double()
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([[3.0, 4.0, 0, 0, 0], [0.3, 0.4, 0, 0, 0],
+                                         [0, 0, 6.0, 8.0, 0]]))
+    weight = layer.weight.detach().numpy().copy()
+    ours = S.max_norm(weight, 2.0, dim=0)
+    np.testing.assert_allclose(np.linalg.norm(ours, axis=1), [2.0, 0.5, 2.0], rtol=1e-7)
+    np.testing.assert_array_equal(ours[1], weight[1])
+    np.testing.assert_allclose(ours[0], weight[0] * 2 / 5, rtol=1e-7)
+    with torch.no_grad():  # the way it is applied after optimizer.step()
+        layer.weight.copy_(torch.renorm(layer.weight, p=2, dim=0, maxnorm=2.0))
+    np.testing.assert_allclose(layer.weight.detach().numpy(), ours, rtol=1e-12)
+    # dim=1 would constrain the *outgoing* weights of each input feature instead
+    assert not np.allclose(S.max_norm(weight, 2.0, dim=1), ours)
+    np.testing.assert_array_equal(S.max_norm(weight.astype(np.float32), 2.0).dtype, np.float32)
+
+
+def test_max_norm_validates_its_arguments_like_torch():
+    weight = np.ones((3, 4))
+    with pytest.raises(ValueError, match="max_value"):
+        S.max_norm(weight, -1.0)
+    with pytest.raises(RuntimeError, match="maxnorm"):
+        torch.renorm(torch.ones(3, 4), 2, 0, -1.0)
+    with pytest.raises(ValueError, match="at least 2 dimensions"):
+        S.max_norm(np.ones(4), 1.0)
+    with pytest.raises(ValueError, match="dim"):
+        S.max_norm(weight, 1.0, dim=2)
+    np.testing.assert_array_equal(S.max_norm(weight, 0.0), 0.0)
+
+
 # -- batch normalisation ------------------------------------------------------------------------
 BN_SETTINGS = [((16, 5), 0.1, 1e-5), ((4, 3), 0.5, 1e-3), ((2, 7), 0.01, 1e-5),
                ((8, 4, 6), 0.1, 1e-5), ((3, 2, 1), 0.3, 1e-2), ((16, 5), None, 1e-5),
