@@ -1,4 +1,4 @@
-"""Chapter 4: adaptive learning rates (Adagrad, RMSProp, Adam), as pure NumPy update rules
+"""Chapter 4: adaptive learning rates (Adagrad, Rprop, RMSProp, Adam), as pure NumPy rules
 and, at the end, Adam as a ``torch.optim.Optimizer``.
 
 Each rule is a function ``rule(x, g, state, ...) -> (x_new, state_new)`` with an immutable
@@ -112,6 +112,41 @@ def rmsprop(x: Array, g: Array, state: RMSPropState, lr: float = 1e-2, alpha: fl
         buf = momentum * state.buf + g / denom
         return x - lr * buf, RMSPropState(mean_sq, mean_g, buf)
     return x - lr * g / denom, RMSPropState(mean_sq, mean_g, state.buf)
+
+
+# -- Rprop --------------------------------------------------------------------------------------
+class RpropState(NamedTuple):
+    t: int  # steps taken (0: the step sizes are not set yet)
+    prev: Array  # the previous gradient, 0 where its sign had flipped
+    step_size: Array  # per-coordinate step length Δ (set to lr at the first step)
+
+
+def init_rprop(x: Array) -> RpropState:
+    zeros = zeros_state(x)
+    return RpropState(0, zeros, zeros)
+
+
+def rprop(x: Array, g: Array, state: RpropState, lr: float = 1e-2,
+          etas: tuple[float, float] = (0.5, 1.2),
+          step_sizes: tuple[float, float] = (1e-6, 50)) -> tuple[Array, RpropState]:
+    """Rprop (Riedmiller & Braun, 1993): move each coordinate by its own Δ against sign(g).
+
+    ``Δ ← clip(η₊Δ)`` where ``g·g_prev > 0``; ``Δ ← clip(η₋Δ)`` and ``g ← 0`` where
+    ``g·g_prev < 0``; ``Δ ← clip(Δ)`` where ``g·g_prev = 0``; then ``x ← x − sign(g)·Δ`` and
+    ``g_prev ← g``. Here ``(η₋, η₊) = etas`` and ``clip`` is to ``[Δmin, Δmax] = step_sizes``.
+
+    .. note:: As in ``torch.optim.Rprop``, ``lr`` only sets ``Δ`` at the first step (when
+       ``t = 0``); later values are ignored. Where the sign flips, the coordinate does not
+       move and the next step compares with 0: no weight backtracking, unlike the 1993
+       paper (iRprop− of Igel & Hüsken, 2003). The size ``|g|`` is never used.
+    """
+    eta_minus, eta_plus = etas
+    step_size = state.step_size if state.t else np.full_like(state.prev, lr)
+    product = g * state.prev
+    factor = np.where(product > 0, eta_plus, np.where(product < 0, eta_minus, 1.0))
+    step_size = np.clip(step_size * factor.astype(step_size.dtype), *step_sizes)
+    g = np.where(product < 0, 0, g).astype(step_size.dtype)
+    return x - np.sign(g) * step_size, RpropState(state.t + 1, g, step_size)
 
 
 # -- Adam and its descendants -------------------------------------------------------------------

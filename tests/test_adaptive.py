@@ -54,6 +54,9 @@ CASES = [
     (A.rmsprop, A.init_rmsprop, torch.optim.RMSprop,
      dict(lr=0.01, alpha=0.99, centered=True, momentum=0.9, weight_decay=0.01)),
     (A.rmsprop, A.init_rmsprop, torch.optim.RMSprop, dict(lr=0.001, alpha=0.999, momentum=0.5)),
+    (A.rprop, A.init_rprop, torch.optim.Rprop, dict(lr=0.01)),
+    (A.rprop, A.init_rprop, torch.optim.Rprop,
+     dict(lr=0.3, etas=(0.3, 1.5), step_sizes=(1e-3, 0.2))),  # lr above Δmax: clipped at once
     (A.adam, A.init_adam, torch.optim.Adam, dict(lr=0.01)),
     (A.adam, A.init_adam, torch.optim.Adam, dict(lr=0.01, amsgrad=True, weight_decay=0.1)),
     (B.adamw, A.init_adam, torch.optim.AdamW, dict(lr=0.01, weight_decay=0.1)),
@@ -89,7 +92,8 @@ def test_matches_torch_for_150_steps(rule, init, cls, hyper, scale):
 def test_rules_are_pure():
     x, g = np.ones(3), np.full(3, 0.5)
     for rule, init in [(A.adagrad, A.init_adagrad), (A.rmsprop, A.init_rmsprop),
-                       (A.adam, A.init_adam), (B.nadam, B.init_nadam), (B.radam, A.init_adam)]:
+                       (A.rprop, A.init_rprop), (A.adam, A.init_adam), (B.nadam, B.init_nadam),
+                       (B.radam, A.init_adam)]:
         state = init(x)
         before = [np.copy(s) for s in state]
         rule(x, g, state)
@@ -104,8 +108,9 @@ def test_states_and_results_keep_the_parameters_dtype(dtype):
     """float32 parameters must not get float64 moments: that doubles the memory traffic."""
     x, g = np.linspace(-1, 1, 5).astype(dtype), np.linspace(2, -3, 5).astype(dtype)
     for rule, init in [(A.adagrad, A.init_adagrad), (A.rmsprop, A.init_rmsprop),
-                       (A.adam, A.init_adam), (B.adamw, A.init_adam), (B.nadam, B.init_nadam),
-                       (B.radam, A.init_adam), (B.adabound, A.init_adam)]:
+                       (A.rprop, A.init_rprop), (A.adam, A.init_adam), (B.adamw, A.init_adam),
+                       (B.nadam, B.init_nadam), (B.radam, A.init_adam),
+                       (B.adabound, A.init_adam)]:
         state, y = init(x), x
         for _ in range(7):  # RAdam's rectified branch starts at t = 6
             y, state = rule(y, g, state)
@@ -174,6 +179,53 @@ def test_adagrad_steps_only_shrink():
         steps.append(np.abs(x_new - x)[0])
         x = x_new
     assert all(a > b for a, b in zip(steps, steps[1:], strict=False))
+
+
+def test_rprop_matches_torch_at_every_step():
+    """Rprop ends in a tiny oscillation around a minimum whatever its details, so the final
+    point of the test above hides mistakes (not zeroing g at a flip moves it by ~1e-6);
+    every iterate, and the step sizes, must agree instead."""
+    for seed in range(3):
+        x0, grad = _problem(seed)
+        x, state = x0.copy(), A.init_rprop(x0)
+        theirs = torch.tensor(x0, requires_grad=True)
+        optimizer = torch.optim.Rprop([theirs], lr=0.05)
+        for _ in range(STEPS):
+            g = grad(x)
+            x, state = A.rprop(x, g, state, lr=0.05)
+            theirs.grad = torch.from_numpy(g)
+            optimizer.step()
+            np.testing.assert_allclose(x, theirs.detach().numpy(), rtol=1e-12, atol=0)
+        torch_state = optimizer.state[theirs]
+        np.testing.assert_allclose(state.step_size, torch_state["step_size"].numpy(),
+                                   rtol=1e-12)
+        np.testing.assert_array_equal(state.prev, torch_state["prev"].numpy())
+
+
+def test_rprop_steps_grow_on_a_repeated_sign_and_shrink_on_a_flip():
+    """Δ: lr, ×η₊ while the sign repeats; ×η₋ and no move at a flip; unchanged just after."""
+    x, state, moves = np.zeros(1), A.init_rprop(np.zeros(1)), []
+    for g in (2.0, 1e-9, 5.0, -1.0, -1.0, -3.0):
+        x_new, state = A.rprop(x, np.array([g]), state, lr=0.1, etas=(0.5, 2.0))
+        moves.append(float(x_new[0] - x[0]))
+        x = x_new
+    np.testing.assert_allclose(moves, [-0.1, -0.2, -0.4, 0.0, 0.2, 0.4])
+    assert state.t == 6 and state.step_size[0] == pytest.approx(0.4)
+
+
+def test_rprop_uses_only_the_sign_of_the_gradient():
+    x0, grad = _problem(1)
+    small = _numpy_run(A.rprop, A.init_rprop(x0), x0, lambda x: 1e-6 * grad(x), lr=0.05)
+    large = _numpy_run(A.rprop, A.init_rprop(x0), x0, lambda x: 1e6 * grad(x), lr=0.05)
+    np.testing.assert_array_equal(small, large)
+
+
+def test_rprop_steps_stay_within_the_step_size_bounds():
+    x, state = np.zeros(3), A.init_rprop(np.zeros(3))
+    for k in range(60):
+        g = np.array([1.0, (-1.0) ** k, 0.0])  # always the same sign, always flipping, zero
+        x, state = A.rprop(x, g, state, lr=5.0, step_sizes=(1e-3, 2.0))
+    np.testing.assert_allclose(state.step_size, [2.0, 1e-3, 2.0])
 
 
 def test_adabound_bounds_follow_the_published_functions():

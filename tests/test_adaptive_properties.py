@@ -69,6 +69,16 @@ def test_adagrad(shape, seed, lr, lr_decay, decay):
              lambda p: torch.optim.Adagrad(p, **hyper), shape, seed, hyper)
 
 
+@given(shapes, st.integers(0, 10_000), rates, st.tuples(st.floats(0.1, 0.9),
+                                                        st.floats(1.05, 2.0)),
+       st.tuples(st.floats(1e-8, 1e-3), st.floats(0.05, 100.0)))
+@settings(max_examples=40, deadline=None)
+def test_rprop(shape, seed, lr, etas, step_sizes):
+    hyper = dict(lr=lr, etas=etas, step_sizes=step_sizes)
+    _compare(A.rprop, A.init_rprop(np.zeros(shape)),
+             lambda p: torch.optim.Rprop(p, **hyper), shape, seed, hyper)
+
+
 @given(shapes, st.integers(0, 10_000), rates, betas)
 @settings(max_examples=40, deadline=None)
 def test_first_adam_step_is_lr_sized(shape, seed, lr, b):
