@@ -93,6 +93,7 @@ def exercise_setup_cell() -> nbformat.NotebookNode:
     cell.metadata["nbgrader"] = {"grade": False, "grade_id": SETUP_CELL_ID, "locked": True,
                                  "schema_version": 3, "solution": False, "task": False}
     cell.metadata["tags"] = ["setup"]
+    cell["id"] = SETUP_CELL_ID  # fixed ids: the same release every time (and a stable digest)
     return cell
 
 
@@ -110,9 +111,11 @@ def exercise_ready_cells(exercise: str) -> list[nbformat.NotebookNode]:
         "functions on practice inputs (not the grader's) and judges them the way the grader "
         "will, with the same feedback; it cannot see your written answers.")
     heading.metadata["nbgrader"] = {**locked, "grade_id": f"{READY_CELL_ID}_text"}
+    heading["id"] = f"{READY_CELL_ID}_text"
     cell = nbformat.v4.new_code_cell(f"from labkit import check_ready\n\n"
                                      f"check_ready({exercise!r})")
     cell.metadata["nbgrader"] = {**locked, "grade_id": READY_CELL_ID}
+    cell["id"] = READY_CELL_ID
     return [heading, cell]
 
 
@@ -123,6 +126,7 @@ def chapter_setup_cell() -> nbformat.NotebookNode:
                            "the book's code (labkit and the reference answers)")
     cell = nbformat.v4.new_code_cell(source)
     cell.metadata["tags"] = ["setup"]
+    cell["id"] = SETUP_CELL_ID
     return cell
 
 
