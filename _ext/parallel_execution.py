@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -43,22 +42,19 @@ def _pages(app: Sphinx) -> list[Path]:
     return pages
 
 
-_SOCKETS = Path(tempfile.gettempdir()) / f"optbook-kernels-{os.getpid()}"
-"""One folder for the page kernels' sockets of this build (the workers inherit its name)."""
 
 
 class IPCKernelManager(AsyncKernelManager):
-    """Page kernels over IPC sockets in a private folder each (ipykernel warns about every
-    kernel over plain TCP, and parallel workers must not share socket names)."""
+    """Page kernels over IPC sockets with a prefix of their own each (ipykernel warns about
+    every kernel over plain TCP, and parallel workers must not share socket names)."""
 
     @default("transport")
     def _transport_default(self):
         return "ipc"
 
     @default("ip")
-    def _ip_default(self):
-        _SOCKETS.mkdir(mode=0o700, exist_ok=True)
-        return str(_SOCKETS / uuid.uuid4().hex)
+    def _ip_default(self):  # the socket files' prefix; jupyter_client removes them at shutdown
+        return str(Path(tempfile.gettempdir()) / f"jb-page-kernel-{uuid.uuid4().hex[:12]}")
 
 
 class PageWorker(ExecutionWorkerLocalMProc):
@@ -103,12 +99,9 @@ def execute_pages(app: Sphinx) -> None:
     start = time.perf_counter()
     quiet = logging.getLogger("jupyter_cache.parallel")
     quiet.setLevel(logging.WARNING)
-    try:
-        result = PageExecutor(cache, logger=quiet).run_and_cache(
-            filter_uris=uris, timeout=app.config.nb_execution_timeout,
-            allow_errors=app.config.nb_execution_allow_errors)
-    finally:
-        shutil.rmtree(_SOCKETS, ignore_errors=True)
+    result = PageExecutor(cache, logger=quiet).run_and_cache(
+        filter_uris=uris, timeout=app.config.nb_execution_timeout,
+        allow_errors=app.config.nb_execution_allow_errors)
     LOGGER.info(f"[parallel_execution] executed {len(result.succeeded)} page(s) in "
                 f"{time.perf_counter() - start:.1f} s; {len(result.excepted) + len(result.errored)}"
                 " left for myst-nb to execute and report")
