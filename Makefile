@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help env book book-clean lectures slides test lint lock clean
+.PHONY: help env book pdf book-clean lectures slides test lint lock clean
 
 help:  ## list the verbs
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -21,8 +21,12 @@ $(STAMP): requirements.lock pyproject.toml
 
 env: $(STAMP)  ## create the virtual environment (.venv) and install system packages
 
-book: $(STAMP)  ## build the executed book into _build/html (warnings are errors)
+book: $(STAMP)  ## build the executed book into _build/html (warnings are errors), PDF included
 	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
+	$(BIN)/python scripts/pdf.py
+
+pdf: $(STAMP)  ## the whole book as one PDF, _build/html/optbook.pdf (printed by Chromium)
+	$(BIN)/python scripts/pdf.py
 
 lectures: $(STAMP)  ## executed instructor notebooks (page + exercise with solutions) in _build/lectures
 	$(BIN)/python scripts/lectures.py
@@ -31,7 +35,7 @@ slides: $(STAMP)  ## the lecture notebooks plus reveal.js slide decks in _build/
 	$(BIN)/python scripts/lectures.py --slides
 
 book-clean:  ## drop the built book, its execution cache and the released student notebooks
-	rm -rf _build/html _build/.jupyter_cache _build/jupyter_execute book/_generated
+	rm -rf _build/html _build/singlehtml _build/.jupyter_cache _build/jupyter_execute book/_generated
 
 test: $(STAMP)  ## run the whole test suite (includes building the book)
 	$(BIN)/python -m pytest

@@ -7,6 +7,11 @@ your own ``_build`` is left alone.
 
     .venv/bin/python benchmarks/book_build.py            # everything (about 6-8 minutes)
     .venv/bin/python benchmarks/book_build.py --quick    # skip the serial baseline
+    .venv/bin/python benchmarks/book_build.py --against 0215ea0   # and that commit's book,
+                                                  # clean, serial and parallel (+15 minutes)
+
+Every build imports its own tree's ``solutions``/``labkit``/``autograde`` (``PYTHONPATH``),
+not the editable install, so an older commit's pages run with that commit's code.
 """
 
 from __future__ import annotations
@@ -38,8 +43,17 @@ def copy_repo(target: Path) -> Path:
     return target
 
 
+def export_commit(commit: str, target: Path) -> Path:
+    """The commit's tracked files, as a clean clone would have them."""
+    target.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", "--format=tar", commit], cwd=REPO,
+                             capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target
+
+
 def build(root: Path, *, serial: bool = False) -> float:
-    env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+    env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1", "PYTHONPATH": str(root)}
     if serial:
         env["OPTBOOK_PARALLEL_EXECUTION"] = "0"
     start = time.perf_counter()
@@ -88,6 +102,9 @@ def outputs_digest(root: Path) -> dict[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="skip the serial baseline")
+    parser.add_argument("--against", metavar="COMMIT",
+                        help="also build COMMIT's book clean, serially and in parallel, and "
+                             "print this tree's times as ratios to it")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         first = copy_repo(Path(tmp) / "a")
@@ -104,6 +121,15 @@ def main() -> None:
         if args.quick:
             build(second)
         digests_second = outputs_digest(second)
+        serial_times = page_times(second) if serial is not None else {}
+
+        baseline = None
+        if args.against:
+            base = export_commit(args.against, Path(tmp) / "base")
+            base_serial = build(base, serial=True)
+            base_serial_times = page_times(base)
+            shutil.rmtree(base / "_build")
+            baseline = (base_serial, build(base), base_serial_times, page_times(base))
 
     print(f"{'build':34s} {'seconds':>8s}  goal")
     print(f"{'clean, pages in parallel':34s} {clean:8.1f}  <= {GOALS['clean']:.0f} s")
@@ -116,10 +142,45 @@ def main() -> None:
     for name, seconds in sorted(times.items(), key=lambda kv: -kv[1])[:6]:
         flag = "" if seconds <= GOALS["page"] else "  over the 30 s goal"
         print(f"  {name:28s} {seconds:6.1f}{flag}")
+    if baseline is not None:
+        report_against(args.against, clean, serial, serial_times, times, *baseline)
     same = digests_first == digests_second
     differing = sorted(k for k in digests_first if digests_first[k] != digests_second.get(k))
     print(f"\ntwo clean builds give identical outputs on {len(digests_first)} pages: {same}"
           + ("" if same else f" (differ: {', '.join(differing)})"))
+
+
+def report_against(commit: str, clean: float, serial: float | None,
+                   serial_times: dict[str, float], parallel_times: dict[str, float],
+                   base_serial: float, base_clean: float, base_serial_times: dict[str, float],
+                   base_parallel_times: dict[str, float]) -> None:
+    """This tree's clean builds beside COMMIT's, as ratios (this / COMMIT), and every page's
+    execution seconds in both: the numbers that say whether the book got faster."""
+    print(f"\nagainst {commit} (clean builds, same machine, same run):")
+    print(f"  {'':30s} {'this':>8s} {commit[:10]:>10s}  this/that")
+    print(f"  {'pages in parallel':30s} {clean:8.1f} {base_clean:10.1f}  "
+          f"{clean / base_clean:8.2f}")
+    if serial is not None:
+        print(f"  {'pages one after another':30s} {serial:8.1f} {base_serial:10.1f}  "
+              f"{serial / base_serial:8.2f}")
+        print(f"  {'parallel / serial':30s} {clean / serial:8.2f} "
+              f"{base_clean / base_serial:10.2f}")
+    print("\n  page execution seconds (serial build; parallel build in brackets):")
+    for name in sorted(set(base_serial_times) | set(serial_times)):
+        ours, theirs = serial_times.get(name), base_serial_times.get(name)
+        line = f"  {name:28s} {_seconds(ours)} ({_seconds(parallel_times.get(name))})  "
+        line += f"{_seconds(theirs)} ({_seconds(base_parallel_times.get(name))})"
+        if ours is not None and ours > GOALS["page"]:
+            line += "  over the 30 s goal"
+        print(line)
+    if serial_times:
+        total, base_total = sum(serial_times.values()), sum(base_serial_times.values())
+        print(f"  {'all pages, executing':28s} {total:6.1f}         {base_total:6.1f}  "
+              f"this/that {total / base_total:.2f}")
+
+
+def _seconds(value: float | None) -> str:
+    return f"{value:6.1f}" if value is not None else "     -"
 
 
 if __name__ == "__main__":

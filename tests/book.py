@@ -1,4 +1,4 @@
-"""Build the book the way `make book` does, and read its table of contents."""
+"""Build the book the way `make book` does (its PDF included), and read its table of contents."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ HTML = REPO / "_build" / "html"
 class BuiltBook:
     html: Path
     process: subprocess.CompletedProcess
+    pdf: subprocess.CompletedProcess | None  # `make pdf`'s run, when the HTML build succeeded
 
 
 def toc_files() -> list[str]:
@@ -39,7 +40,11 @@ def build_book() -> BuiltBook:
     process = subprocess.run(
         [str(jupyter_book), "build", str(REPO), "--builder", "html", "-W", "-n",
          "--keep-going"], capture_output=True, text=True, env=env, timeout=1500)
-    return BuiltBook(HTML, process)
+    pdf = None
+    if process.returncode == 0:
+        pdf = subprocess.run([sys.executable, str(REPO / "scripts" / "pdf.py")],
+                             capture_output=True, text=True, env=env, timeout=900)
+    return BuiltBook(HTML, process, pdf)
 
 
 def executed_notebook(page: str):
