@@ -4,9 +4,12 @@ Examples::
 
     optbook-grade release 01-sgd --course ~/class
     optbook-grade grade 01-sgd --submissions ~/inbox/01 --course ~/class
+    optbook-grade grade 01-sgd --student alice --course ~/class   # regrade one student
     optbook-grade feedback 01-sgd --course ~/class
     optbook-grade report 01-sgd --course ~/class
     optbook-grade export --course ~/class --to grades.csv
+    optbook-grade collect 01-sgd --from canvas submissions.zip --roster roster.csv --course ~/class
+    optbook-grade export --course ~/class --to canvas --roster roster.csv
     optbook-grade validate 01-sgd        # the source must earn every autograded point
     optbook-grade check 01-sgd.ipynb     # a student's notebook: can it be graded, how does it fare?
 """
@@ -63,13 +66,22 @@ def print_summary(exercise: str, results) -> None:
 
 def cmd_grade(args) -> int:
     course = _course(args)
-    if not (course.root / "release" / args.exercise).exists():
+    if not course.layout.release(args.exercise).exists():
         course.release(args.exercise)
     notes = course.collect(args.exercise, args.submissions) if args.submissions else {}
+    students = None
+    if args.student:
+        known = set(course.students(args.exercise))
+        unknown = [s for s in args.student if s not in known]
+        if unknown:
+            print(f"error: no submission of {args.exercise} from {', '.join(unknown)} in "
+                  f"{course.root / 'submitted'}", file=sys.stderr)
+            return 2
+        students = args.student
     try:
-        results = course.grade(args.exercise, notes=notes, progress=not args.quiet,
+        results = course.grade(args.exercise, students, notes=notes, progress=not args.quiet,
                                workers=args.workers, scheduler=args.scheduler,
-                               regrade=args.regrade)
+                               regrade=args.regrade or bool(args.student))
     except SandboxUnavailableError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -86,15 +98,52 @@ def cmd_report(args) -> int:
     from autograde import report
 
     course = _course(args)
-    path = report.write(report.build(course, args.exercise),
-                        course.root / "reports" / args.exercise)
+    path = report.write(report.build(course, args.exercise), course.layout.reports(args.exercise))
     print(path.read_text())
     print(f"report written to {path}")
     return 0
 
 
+def cmd_collect(args) -> int:
+    """Unpack an LMS bulk download into the course's submitted/ tree, mapped by the roster."""
+    from autograde.lms import read_roster, unpack
+
+    course = _course(args)
+    if not course.layout.release(args.exercise).exists():
+        course.release(args.exercise)
+    with tempfile.TemporaryDirectory() as inbox:
+        unpacked = unpack(args.archive, args.lms, read_roster(args.roster), args.exercise,
+                          inbox)
+        notes = course.collect(args.exercise, inbox)
+    print(f"{args.exercise}: {len(unpacked.students)} submission(s) collected from "
+          f"{args.archive} ({args.lms})")
+    for student in unpacked.students:
+        if notes.get(student):
+            print(f"  {student}: {'; '.join(notes[student])}")
+    if unpacked.late:
+        print(f"  marked late by {args.lms}: {', '.join(unpacked.late)}")
+    if unpacked.unmapped:
+        print(f"{len(unpacked.unmapped)} file(s) not collected:")
+        for line in unpacked.unmapped:
+            print(f"  {line}")
+    return 0
+
+
 def cmd_export(args) -> int:
-    print(f"grades exported to {_course(args).export(args.to)}")
+    course = _course(args)
+    if args.to == "csv" or args.to.endswith(".csv"):  # nbgrader's CSV (a path: the old form)
+        output = args.output or (args.to if args.to.endswith(".csv") else "grades.csv")
+        print(f"grades exported to {course.export(output)}")
+        return 0
+    if not args.roster:
+        print(f"error: --to {args.to} needs --roster (the LMS's ids of the students)",
+              file=sys.stderr)
+        return 2
+    from autograde.lms import read_roster
+
+    output = args.output or f"{args.to}-grades.csv"
+    path = course.export_to_lms(args.to, output, read_roster(args.roster))
+    print(f"grades exported for {args.to} to {path}")
     return 0
 
 
@@ -173,14 +222,28 @@ def build_parser() -> argparse.ArgumentParser:
                        "tcp://host:8786); its workers must see the course directory")
     grade.add_argument("--regrade", action="store_true",
                        help="grade again submissions that were already graded and unchanged")
+    grade.add_argument("--student", action="append", metavar="NAME",
+                       help="grade only this student, again even if unchanged (repeatable)")
     grade.add_argument("--no-sandbox", action="store_true",
                        help="run student code without bubblewrap (unsafe; for machines "
                        "where the sandbox cannot run)")
     add("feedback", cmd_feedback, "write HTML feedback for graded submissions", "one")
     add("report", cmd_report, "class report: pass rates, score histogram, common mistakes",
         "one")
-    export = add("export", cmd_export, "export all grades as CSV (nbgrader's exporter)")
-    export.add_argument("--to", default="grades.csv", help="CSV file to write")
+    collect = add("collect", cmd_collect, "collect an LMS bulk download (Canvas, Moodle) "
+                  "into the course, mapping its file names to students by a roster", "one")
+    collect.add_argument("--from", dest="lms", required=True, choices=["canvas", "moodle"],
+                         help="the LMS that made the download")
+    collect.add_argument("archive", help="the ZIP of all submissions")
+    collect.add_argument("--roster", required=True, help="CSV with a 'student' column and "
+                         "the LMS's ids (canvas_id or moodle_id); see autograde/lms.py")
+    export = add("export", cmd_export, "export all grades: nbgrader's CSV (with a notes "
+                 "column), or an LMS's grade-import file")
+    export.add_argument("--to", default="csv", help="csv (default), canvas or moodle; a "
+                        "file name ending in .csv writes nbgrader's CSV there")
+    export.add_argument("--output", help="file to write (default: grades.csv or "
+                        "<lms>-grades.csv)")
+    export.add_argument("--roster", help="the roster CSV (needed for canvas and moodle)")
     validate = add("validate", cmd_validate, "check that each exercise's source notebook "
                    "earns every autograded point", "many")
     validate.add_argument("--timeout", type=int, default=None)

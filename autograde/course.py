@@ -1,38 +1,35 @@
 """A course directory and the commands an instructor runs on it, on top of nbgrader's API.
 
-Layout (nbgrader's)::
-
-    <course>/nbgrader_config.py       loads autograde/nbgrader_config.py
-    <course>/gradebook.db
-    <course>/source/<exercise>/<exercise>.ipynb      built from exercises/<exercise>/*.md
-    <course>/release/<exercise>/<exercise>.ipynb     what students download
-    <course>/submitted/<student>/<exercise>/<exercise>.ipynb
-    <course>/autograded/…  <course>/feedback/…
-
-The course directory holds a class's data, so it lives outside the repository by default.
+The directory's layout (nbgrader's, plus the grader's own files) is :class:`autograde.layout.
+Layout`. The course directory holds a class's data, so it lives outside the repository by
+default.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import stat
 import sys
-from dataclasses import dataclass, field
+import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import jupytext
 import nbformat
-from traitlets.config import Config
-from traitlets.config.loader import PyFileConfigLoader
+from traitlets import Dict, Unicode
+from traitlets.config import Config, Configurable
 
+from autograde.layout import Layout, submission_digest
 from autograde.publish import exercise_ready_cells, exercise_setup_cell
+from autograde.runner import Executed, Job, UsePrecomputed, execute_all
 
 REPO = Path(__file__).resolve().parent.parent
 EXERCISES = REPO / "exercises"
-CONFIG_FILE = Path(__file__).resolve().parent / "nbgrader_config.py"
 MAX_SUBMISSION_BYTES = 20 * 2**20  # a notebook with its outputs cleared is far smaller
+MIN_CELL_LIMIT = 500
 
 
 def exercise_ids() -> list[str]:
@@ -66,6 +63,21 @@ class SubmissionResult:
     max_score: float
     ok: bool
     problems: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # per stage, this run only
+
+
+class CourseDeadlines(Configurable):
+    """Due dates, set in the course's ``nbgrader_config.py``::
+
+        c.CourseDeadlines.due_dates = {"01-sgd": "2027-02-01 23:59:00 Europe/Paris"}
+        c.AssignLatePenalties.plugin_class = "nbgrader.plugins.SubMarks"  # 1 point per hour
+
+    A submission's time is its ``timestamp.txt`` (``collect --from`` writes it from the LMS
+    download); nbgrader's late-penalty plugin (``LateSubmissionPlugin``: none by default, or
+    ``penalty_method = "zero"``; ``SubMarks``; or your own) decides the penalty."""
+
+    due_dates = Dict(Unicode(), help="Exercise id -> due date (any format nbgrader parses, "
+                     "e.g. '2027-02-01 23:59:00 UTC').").tag(config=True)
 
 
 def _venv_on_path() -> None:
@@ -82,60 +94,61 @@ class Course:
     def __init__(self, root: str | Path, *, cell_timeout: int | None = None,
                  sandbox: bool = True) -> None:
         _venv_on_path()
-        self.root = Path(root).resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
-        config_stub = self.root / "nbgrader_config.py"
-        if not config_stub.exists():
-            config_stub.write_text(f"load_subconfig({str(CONFIG_FILE)!r})\n")
+        self.layout = Layout(Path(root))
+        self.root = self.layout.root
+        self.layout.write_config_stub()
         self.cell_timeout = cell_timeout
         self.sandbox = sandbox
-        self.last_outcomes: dict[str, dict] = {}
 
     # -- configuration -------------------------------------------------------------------
     def config(self) -> Config:
-        """The course's ``nbgrader_config.py`` (which loads this book's settings first, so a
-        course can override them, e.g. ``c.DecideVerdicts.hints = "none"`` for an exam)."""
-        config = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
-        config.CourseDirectory.root = str(self.root)
-        if self.cell_timeout is not None:
-            config.GradingExecute.timeout = self.cell_timeout
-        if not self.sandbox:
-            config.GradingExecute.sandbox = False
-        return config
+        """The course's nbgrader configuration with this run's options (see
+        :meth:`autograde.layout.Layout.config`)."""
+        return self.layout.config(cell_timeout=self.cell_timeout, sandbox=self.sandbox)
 
     def api(self, precomputed: Path | None = None):
         """nbgrader's API on this course; with ``precomputed``, autograde records notebooks
         that workers already executed instead of executing them (see autograde.runner)."""
         from nbgrader.apps import NbGraderAPI
         from nbgrader.coursedir import CourseDirectory
-        from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, SaveAutoGrades
 
-        from autograde.runner import UsePrecomputed
+        from autograde.pipeline import RECORD
 
         config = self.config()
         if precomputed is not None:
             config.Autograde.sanitize_preprocessors = [UsePrecomputed]
-            config.Autograde.autograde_preprocessors = [
-                SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+            config.Autograde.autograde_preprocessors = RECORD
             config.UsePrecomputed.staged_directory = str(precomputed)
         return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
     @property
     def gradebook_url(self) -> str:
-        return f"sqlite:///{self.root / 'gradebook.db'}"
+        return self.layout.gradebook_url
 
     # -- release ---------------------------------------------------------------------------
     def release(self, exercise: str) -> Path:
         """Write the source notebook and generate the student version (no solutions/hidden
         tests); returns the released notebook's path."""
-        source_dir = self.root / "source" / exercise
-        source_dir.mkdir(parents=True, exist_ok=True)
-        nbformat.write(exercise_notebook(exercise), source_dir / f"{exercise}.ipynb")
+        source = self.layout.source(exercise)
+        source.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(exercise_notebook(exercise), source)
         result = self.api().generate_assignment(exercise, force=True, create=True)
         if not result["success"]:
             raise RuntimeError(f"releasing {exercise} failed:\n{result.get('error', '')}"
                                f"\n{result.get('log', '')}")
-        return self.root / "release" / exercise / f"{exercise}.ipynb"
+        self.apply_due_date(exercise)
+        return self.layout.release(exercise)
+
+    def apply_due_date(self, exercise: str) -> None:
+        """Put the configured due date of ``exercise`` (if any) into the gradebook, where
+        nbgrader's late penalties read it."""
+        from nbgrader.api import Gradebook
+        from nbgrader.utils import parse_utc
+
+        due = CourseDeadlines(config=self.config()).due_dates.get(exercise)
+        if due:
+            with Gradebook(self.gradebook_url) as gradebook:
+                gradebook.update_or_create_assignment(exercise, duedate=parse_utc(due))
 
     # -- collect ---------------------------------------------------------------------------
     def collect(self, exercise: str, submissions: str | Path) -> dict[str, list[str]]:
@@ -143,22 +156,43 @@ class Course:
 
         Each student folder should contain ``<exercise>.ipynb`` (directly or in an
         ``<exercise>/`` subfolder). A folder with exactly one other notebook is accepted with a
-        note (a renamed file); anything else is reported. Returns notes per student.
+        note (a renamed file); anything else is reported, and the student is still collected
+        (graded 0 with the reason), so that no one goes missing from the grades. A notebook
+        that is JSON but for a few bytes that are not UTF-8 is repaired with a note. Returns
+        notes per student.
         """
         notes: dict[str, list[str]] = {}
+        limit = self.cell_limit(exercise)
         for folder in sorted(Path(submissions).iterdir()):
-            if not folder.is_dir() or folder.is_symlink():
+            if not folder.is_dir() and not folder.is_symlink():
                 continue
             student, wanted = folder.name, f"{exercise}.ipynb"
             notes[student] = []
-            found = self._pick_notebook(folder, exercise, notes[student])
-            target = self.root / "submitted" / student / exercise
+            if folder.is_symlink():
+                notes[student].append("the submission folder is a link, not a folder of the "
+                                      "student's own; nothing was collected")
+                found = None
+            else:
+                found = self._pick_notebook(folder, exercise, notes[student])
+            target = self.layout.submitted(student, exercise).parent
             if target.exists():
                 shutil.rmtree(target)
             target.mkdir(parents=True)
             if found is not None:
-                shutil.copyfile(found, target / wanted, follow_symlinks=False)
+                content = _accepted_content(found.read_bytes(), limit, notes[student])
+                if content is not None:
+                    (target / wanted).write_bytes(content)
+            stamp = folder / "timestamp.txt"  # when it was handed in (nbgrader's file)
+            if not folder.is_symlink() and stamp.is_file() and not stamp.is_symlink():
+                (target / stamp.name).write_text(stamp.read_text(errors="replace")[:100])
         return notes
+
+    def cell_limit(self, exercise: str) -> int:
+        """The most cells a submission may have: ten times the release's, and at least
+        :data:`MIN_CELL_LIMIT` (scratch cells are welcome; ten thousand are not)."""
+        release = self.layout.release(exercise)
+        cells = len(nbformat.read(release, as_version=4).cells) if release.exists() else 0
+        return max(MIN_CELL_LIMIT, 10 * cells)
 
     @staticmethod
     def _pick_notebook(folder: Path, exercise: str, notes: list[str]) -> Path | None:
@@ -189,10 +223,7 @@ class Course:
 
     # -- grade -----------------------------------------------------------------------------
     def students(self, exercise: str) -> list[str]:
-        submitted = self.root / "submitted"
-        if not submitted.exists():
-            return []
-        return sorted(p.name for p in submitted.iterdir() if (p / exercise).is_dir())
+        return self.layout.students(exercise)
 
     def grade(self, exercise: str, students: list[str] | None = None,
               notes: dict[str, list[str]] | None = None, progress: bool = False, *,
@@ -202,47 +233,83 @@ class Course:
 
         Work runs in ``workers`` processes (default: one per core) or on the Dask cluster at
         ``scheduler``. Submissions graded earlier and unchanged since are skipped unless
-        ``regrade``. A broken submission is reported, never fatal.
+        ``regrade``. A broken submission is reported, never fatal. Every graded submission
+        leaves ``result.json`` beside its autograded notebook.
         """
-        from autograde.runner import grade_in_parallel
-
         self.require_sandbox()
+        self.apply_due_date(exercise)
         students = self.students(exercise) if students is None else students
+        pending = [s for s in students if regrade or not self.is_graded(exercise, s)]
         bar = None
         if progress:
             from tqdm import tqdm
 
-            bar = tqdm(total=len(students), desc=f"grading {exercise}", unit="submission")
-            bar.update(sum(self.is_graded(exercise, s) for s in students) if not regrade else 0)
-        _, reports = grade_in_parallel(
-            self, exercise, students, workers=workers or os.cpu_count() or 1,
-            scheduler=scheduler, regrade=regrade,
-            progress=(lambda _: bar.update(1)) if bar else None)
+            bar = tqdm(total=len(students), initial=len(students) - len(pending),
+                       desc=f"grading {exercise}", unit="submission")
+        jobs = [Job(str(self.root), exercise, student, self.cell_timeout, self.sandbox)
+                for student in pending]
+        outcomes: dict[str, tuple[Executed, dict]] = {}
+        for report in execute_all(jobs, workers=workers or os.cpu_count() or 1,
+                                  scheduler=scheduler):
+            outcomes[report.student] = (report, self.record(exercise, report))
+            if bar:
+                bar.update(1)
         if bar:
             bar.close()
         results = []
         for student in students:
-            problems = list((notes or {}).get(student, []))
-            problems += self._readability_problems(exercise, student)
-            problems += self._execution_problems(exercise, student)
-            outcome = self.last_outcomes.get(student)
-            report = reports.get(student)
-            if report is not None and not report.ok and not problems:
-                problems.append(report.error)
-            if outcome is not None and not outcome["success"] and not problems:
-                problems.append(_failure_reason(outcome))
-            score, max_score = self.score(exercise, student)
-            ok = (outcome is None or outcome["success"]) and (report is None or report.ok)
-            results.append(SubmissionResult(student, score, max_score, ok, problems))
+            report, outcome = outcomes.get(student, (None, None))
+            result = self._result(exercise, student, report, outcome, (notes or {}).get(student))
+            if report is not None:
+                write_result(self.layout.result(student, exercise), exercise, result,
+                             self.layout.autograded(student, exercise),
+                             self.cell_scores(exercise, student))
+            results.append(result)
         return results
+
+    def record(self, exercise: str, report: Executed) -> dict:
+        """Stage 2: nbgrader's autograde with the executed notebook; then mark it graded.
+        Returns nbgrader's outcome (``success``, ``log``, ``error``)."""
+        from nbgrader.api import Gradebook
+
+        began = time.perf_counter()
+        staged = self.layout.staged(exercise, report.student)
+        outcome = self.api(precomputed=staged.parent).autograde(
+            exercise, report.student, force=True, create=True)
+        if not outcome["success"]:
+            # nbgrader skips a student without a notebook entirely; in the gradebook they
+            # still count (a zero in every export), with the reason in result.json.
+            with Gradebook(self.gradebook_url) as gradebook:
+                gradebook.update_or_create_student(report.student)
+        if outcome["success"] or not report.ok:  # a broken submission is graded too: with 0
+            marker = self.layout.marker(report.student, exercise)
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(submission_digest(self.layout.submitted(report.student,
+                                                                      exercise)))
+        staged.unlink(missing_ok=True)
+        report.stages["record"] = time.perf_counter() - began
+        return outcome
+
+    def _result(self, exercise: str, student: str, report: Executed | None,
+                outcome: dict | None, notes: list[str] | None) -> SubmissionResult:
+        problems = list(notes or [])
+        problems += self._readability_problems(exercise, student)
+        problems += self._execution_problems(exercise, student)
+        if report is not None and not report.ok and not problems:
+            problems.append(report.error)
+        if outcome is not None and not outcome["success"] and not problems:
+            problems.append(_failure_reason(outcome))
+        late = self.lateness(exercise, student)
+        if late:
+            problems.append(late)
+        score, max_score = self.score(exercise, student)
+        ok = (outcome is None or outcome["success"]) and (report is None or report.ok)
+        return SubmissionResult(student, score, max_score, ok, problems,
+                                dict(report.stages) if report is not None else {})
 
     def is_graded(self, exercise: str, student: str) -> bool:
         """Whether this exact submission has been graded and recorded already."""
-        from autograde.runner import MARKER, submission_digest
-
-        marker = self.root / "autograded" / student / exercise / MARKER
-        submitted = self.root / "submitted" / student / exercise / f"{exercise}.ipynb"
-        return marker.exists() and marker.read_text() == submission_digest(submitted)
+        return self.layout.is_graded(student, exercise)
 
     def require_sandbox(self) -> None:
         """Refuse to grade unsandboxed unless the instructor opted out explicitly."""
@@ -256,7 +323,7 @@ class Course:
                 "read the solutions and the gradebook).")
 
     def _readability_problems(self, exercise: str, student: str) -> list[str]:
-        path = self.root / "submitted" / student / exercise / f"{exercise}.ipynb"
+        path = self.layout.submitted(student, exercise)
         if not path.exists():
             return []
         try:
@@ -269,14 +336,21 @@ class Course:
         return []
 
     def _execution_problems(self, exercise: str, student: str) -> list[str]:
-        """What went wrong while the submission ran: timeouts and a dying kernel."""
-        path = self.root / "autograded" / student / exercise / f"{exercise}.ipynb"
+        """What went wrong while the submission ran: timeouts, a dying kernel, and each
+        resource limit it ran into (named once, with the first cell where it did)."""
+        path = self.layout.autograded(student, exercise)
         if not path.exists():
             return []
-        problems = []
-        for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+        notebook = nbformat.read(path, as_version=4)
+        limits = self._limits()
+        problems, hit = [], {}
+        for index, cell in enumerate(notebook.cells):
             where = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index}")
             for output in cell.get("outputs", []):
+                text = _output_text(output)
+                for limit, signature in LIMIT_SIGNATURES.items():
+                    if limit not in hit and signature.search(text):
+                        hit[limit] = where
                 # Test cells carry their errors as text (see DecideVerdicts).
                 if output.output_type == "error":
                     ename, evalue = output.ename, output.evalue
@@ -288,10 +362,25 @@ class Course:
                     problems.append(f"{where}: {evalue.strip()}")
                 elif ename in ("CellTimeoutError", "TimeoutError"):
                     problems.append(f"{where} ran past the time limit and was stopped")
+        left = int(notebook.metadata.get("optbook", {}).get("processes_left", 0))
+        if left >= limits.processes - 1:
+            hit.setdefault("process", "the notebook")
+        for limit, where in hit.items():
+            problems.append(f"{where} hit the {limit} limit ({_limit_value(limit, limits)})")
+        if left and "process" in hit:
+            problems.append(f"{left} processes it started were still running at the end; "
+                            "they were killed")
         return problems
 
+    def _limits(self):
+        """The kernel's resource limits in force for this course."""
+        from autograde.execute import GradingExecute
+
+        return GradingExecute(config=self.config()).limits()
+
     def score(self, exercise: str, student: str) -> tuple[float, float]:
-        """The autograded score and the maximum (all parts, manual ones included)."""
+        """The score (late penalty taken off, as nbgrader's export does) and the maximum
+        (all parts, manual ones included)."""
         from nbgrader.api import Gradebook, MissingEntry
 
         with Gradebook(self.gradebook_url) as gradebook:
@@ -300,7 +389,36 @@ class Course:
                 submission = gradebook.find_submission(exercise, student)
             except MissingEntry:
                 return 0.0, float(assignment.max_score)
-            return float(submission.score), float(assignment.max_score)
+            penalty = float(submission.late_submission_penalty or 0.0)
+            return max(0.0, float(submission.score) - penalty), float(assignment.max_score)
+
+    def lateness(self, exercise: str, student: str) -> str | None:
+        """How late the submission was and what it cost, or ``None`` when on time."""
+        from nbgrader.api import Gradebook, MissingEntry
+
+        with Gradebook(self.gradebook_url) as gradebook:
+            try:
+                submission = gradebook.find_submission(exercise, student)
+            except MissingEntry:
+                return None
+            late, penalty = submission.total_seconds_late, submission.late_submission_penalty
+        if not late:
+            return None
+        hours, minutes = divmod(round(late / 60), 60)
+        cost = (f"-{penalty:g} point(s) by the late-penalty plugin" if penalty
+                else "no penalty configured")
+        return f"handed in {hours} h {minutes:02d} min after the due date ({cost})"
+
+    def cell_scores(self, exercise: str, student: str) -> dict[str, float]:
+        """Points per graded cell as the gradebook holds them (late penalty not included)."""
+        from nbgrader.api import Gradebook, MissingEntry
+
+        with Gradebook(self.gradebook_url) as gradebook:
+            try:
+                notebook = gradebook.find_submission_notebook(exercise, exercise, student)
+            except MissingEntry:
+                return {}
+            return {grade.name: float(grade.score) for grade in notebook.grades}
 
     # -- feedback and export ---------------------------------------------------------------
     def feedback(self, exercise: str) -> Path:
@@ -308,10 +426,14 @@ class Course:
         result = self.api().generate_feedback(exercise, force=True)
         if not result["success"]:
             raise RuntimeError(f"feedback failed:\n{result.get('error', '')}")
-        return self.root / "feedback"
+        return self.layout.feedback
 
     def export(self, destination: str | Path) -> Path:
-        """Export all grades with nbgrader's CSV exporter."""
+        """Export all grades with nbgrader's CSV exporter, plus a ``notes`` column: why a
+        submission lost points outside its answers (from each ``result.json``)."""
+        import csv
+        import io
+
         from nbgrader.api import Gradebook
         from nbgrader.plugins import CsvExportPlugin
 
@@ -320,7 +442,101 @@ class Course:
         plugin.to = str(destination)
         with Gradebook(self.gradebook_url) as gradebook:
             plugin.export(gradebook)
+        rows = list(csv.DictReader(io.StringIO(destination.read_text(encoding="utf8"))))
+        if rows:
+            fields = [*rows[0].keys(), "notes"]
+            with destination.open("w", newline="", encoding="utf8") as out:
+                writer = csv.DictWriter(out, fields)
+                writer.writeheader()
+                for row in rows:
+                    writer.writerow({**row, "notes": "; ".join(
+                        self.problems(row["assignment"], row["student_id"]))})
         return destination
+
+    def export_to_lms(self, lms: str, destination: str | Path,
+                      roster: list[dict[str, str]]) -> Path:
+        """Every exercise's scores for every roster student, in ``lms``'s import format
+        (:func:`autograde.lms.write_grades`); the problems of each submission as feedback."""
+        from nbgrader.api import Gradebook
+
+        from autograde.lms import write_grades
+
+        with Gradebook(self.gradebook_url) as gradebook:
+            exercises = [a.name for a in gradebook.assignments]
+        students = [row["student"] for row in roster]
+        scores = {e: {s: self.score(e, s)[0] for s in students} for e in exercises}
+        max_scores = {e: self.score(e, students[0])[1] if students else 0.0
+                      for e in exercises}
+        notes = {e: {s: "; ".join(self.problems(e, s)) for s in students} for e in exercises}
+        return write_grades(lms, destination, roster, scores, max_scores, notes)
+
+    def problems(self, exercise: str, student: str) -> list[str]:
+        """The problems the last grading of this submission reported (its ``result.json``)."""
+        path = self.layout.result(student, exercise)
+        if not path.exists():
+            return []
+        try:
+            return list(json.loads(path.read_text(encoding="utf8")).get("problems", []))
+        except ValueError:
+            return []
+
+
+def _accepted_content(content: bytes, cell_limit: int, notes: list[str]) -> bytes | None:
+    """The bytes to grade: as submitted, or with undecodable bytes replaced (U+FFFD) when
+    that makes it a readable notebook; ``None`` for a notebook refused for its cell count.
+    What is not JSON at all is kept as it is, to be reported when it is graded."""
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        text = content.decode("utf-8", errors="replace")
+        bad = text.count("\ufffd") - content.count("\ufffd".encode())
+        try:
+            json.loads(text)
+        except ValueError:
+            return content
+        notes.append(f"repaired: {bad} byte(s) that are not UTF-8 were replaced by '\ufffd' "
+                     "(check the cells that show it); the notebook was graded")
+        content = text.encode("utf-8")
+    try:
+        cells = json.loads(text).get("cells", [])
+    except (ValueError, AttributeError):
+        return content
+    if isinstance(cells, list) and len(cells) > cell_limit:
+        notes.append(f"refused: the notebook has {len(cells):,} cells, more than the "
+                     f"{cell_limit:,} a submission of this exercise may have; delete the "
+                     "extra cells and submit it again")
+        return None
+    return content
+
+
+# How each sandbox limit shows in a cell's output (error, traceback text or the grader's own
+# note); see autograde/sandbox.py for the limits and autograde/sanitize.py for the output cap.
+LIMIT_SIGNATURES = {
+    "memory": re.compile(r"MemoryError|Unable to allocate|Cannot allocate memory|"
+                         r"DefaultCPUAllocator: can't allocate"),
+    "file-size": re.compile(r"\[Errno 27\]|File too large"),
+    "disk": re.compile(r"\[Errno 28\]|No space left on device|Disk quota exceeded"),
+    "process": re.compile(r"BlockingIOError: \[Errno 11\]|Resource temporarily unavailable|"
+                          r"can't start new thread"),
+    "output": re.compile(r"… output cut: |bytes of output removed \(limit: "),
+}
+
+
+def _output_text(output) -> str:
+    if output.output_type == "error":
+        return f"{output.get('ename', '')}: {output.get('evalue', '')}"
+    if output.output_type == "stream":
+        return output.text if isinstance(output.text, str) else "".join(output.text)
+    return str(output.get("data", {}).get("text/plain", ""))
+
+
+def _limit_value(limit: str, limits) -> str:
+    gib = 2**30
+    return {"memory": f"{limits.memory_bytes / gib:g} GiB of address space",
+            "file-size": f"{limits.file_bytes / 2**20:g} MiB per file",
+            "disk": "the scratch folder's space",
+            "process": f"{limits.processes} processes",
+            "output": "see the note in that cell"}[limit]
 
 
 def _failure_reason(outcome: dict) -> str:
@@ -332,3 +548,28 @@ def _failure_reason(outcome: dict) -> str:
             return f"grading stopped: {marker}"
     last = [line for line in text.splitlines() if line.strip()]
     return "grading failed: " + (last[-1][:200] if last else "unknown error")
+
+
+def write_result(path: Path, exercise: str, result: SubmissionResult, autograded: Path,
+                 cell_scores: dict[str, float]) -> None:
+    """The graded submission for programs: score, problems, and per graded cell its points
+    and every check's verdict (cases passed, the mistake named), read from the autograded
+    notebook where :class:`autograde.verdicts.DecideVerdicts` left them."""
+    cells = []
+    if autograded.exists():
+        from nbgrader import utils
+
+        for cell in nbformat.read(autograded, as_version=4).cells:
+            if not utils.is_grade(cell) or utils.is_solution(cell):
+                continue
+            verdicts = cell.metadata.get("optbook", {}).get("verdicts", [])
+            grade_id = cell.metadata["nbgrader"]["grade_id"]
+            cells.append({
+                "cell": grade_id, "points": cell_scores.get(grade_id, 0.0),
+                "max_points": float(cell.metadata["nbgrader"]["points"]),
+                "checks": [{key: verdict.get(key) for key in (
+                    "check_id", "passed", "status", "cases_passed", "cases_total", "mistake",
+                    "failing")} for verdict in verdicts]})
+    record = {"exercise": exercise, **asdict(result), "cells": cells}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf8")

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -84,7 +85,8 @@ class GradingExecute(Execute):
         super().__init__(*args, **kwargs)
 
     # -- kernel set-up ---------------------------------------------------------------------
-    def _limits(self) -> Limits:
+    def limits(self) -> Limits:
+        """The resource limits of the kernels this step starts."""
         return Limits(self.memory_limit, self.cpu_limit, self.process_limit,
                       self.file_size_limit)
 
@@ -109,14 +111,14 @@ class GradingExecute(Execute):
             km.provisioner.server = self._server
             km.provisioner.cpu_seconds = self.cpu_limit
         else:
-            km.sandbox = Sandbox(self._scratch, self._limits(), uid=self.sandbox_uid)
+            km.sandbox = Sandbox(self._scratch, self.limits(), uid=self.sandbox_uid)
             km.sandbox.prepare()
         return km
 
     def _make_scratch(self, resources) -> Path:
         """A fresh folder holding a copy of the submission's own files, and nothing else."""
         if self._uses_fork_server():
-            self._server = fork_server(self._limits(), self.sandbox_uid,
+            self._server = fork_server(self.limits(), self.sandbox_uid,
                                        self.scratch_root or None)
             scratch = self._server.new_workdir()
         else:
@@ -144,14 +146,19 @@ class GradingExecute(Execute):
         watchdog = threading.Timer(self.notebook_timeout, self._kill_kernel)
         watchdog.daemon = True
         watchdog.start()
+        reaped = 0
         try:
-            return super().preprocess(nb, resources, km)
+            nb, resources = super().preprocess(nb, resources, km)
         finally:
             watchdog.cancel()
             if self._uses_fork_server():
-                self._server.finish(self._scratch)
+                reaped = self._server.finish(self._scratch)
             else:
                 shutil.rmtree(self._scratch, ignore_errors=True)
+        # Processes the submission left running (children it never waited for, a fork bomb
+        # at the process limit): killed now, and counted for the summary.
+        nb.metadata.setdefault("optbook", {})["processes_left"] = max(0, reaped - 1)
+        return nb, resources
 
     def _kill_kernel(self) -> None:
         """Past the notebook's wall-clock limit: kill the sandbox and all it holds."""
@@ -167,6 +174,19 @@ class GradingExecute(Execute):
             cell.outputs = [_error("KernelDied", "not run: the kernel had died in an earlier "
                                    "cell")]
             return cell, resources
+        # The seconds each kind of cell ran, for the grader's cost breakdown (a resource,
+        # as nbconvert's preprocessors pass what they learn).
+        nbgrader = cell.metadata.get("nbgrader", {})
+        kind = ("test cells" if nbgrader.get("grade") and not nbgrader.get("solution")
+                else "student's cells")
+        seconds = resources.setdefault("optbook_cell_seconds", {})
+        began = time.perf_counter()
+        try:
+            return self._run_cell(cell, resources, index)
+        finally:
+            seconds[kind] = seconds.get(kind, 0.0) + time.perf_counter() - began
+
+    def _run_cell(self, cell, resources, index):
         try:
             return super().preprocess_cell(cell, resources, index)
         except (DeadKernelError, CellTimeoutError) as error:

@@ -53,11 +53,15 @@ class ForkServer:
         home.mkdir()
         if os.geteuid() == 0 and uid is not None:
             os.chown(home, uid, uid)
-        source = (Path(__file__).with_name("zygote.py")).read_text()
+        # The program is a file (``ps`` shows its name, not its source); a copy in the
+        # zygote's home, since the sandbox shows it nothing of the repository.
+        program = home / "zygote.py"
+        shutil.copyfile(Path(__file__).with_name("zygote.py"), program)
         fd = self.listener.fileno()
         env = {"HOME": str(home), "TMPDIR": str(home), "MPLCONFIGDIR": f"{home}/.matplotlib",
                "IPYTHONDIR": f"{home}/.ipython"}
-        cmd = self.sandbox.command([sys.executable, "-c", source, str(fd)], env)
+        # -P: the program's folder is not put on sys.path (no module there may shadow one).
+        cmd = self.sandbox.command([sys.executable, "-P", str(program), str(fd)], env)
         self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                         stdin=subprocess.DEVNULL, text=True, pass_fds=(fd,))
         ready = self.process.stdout.readline().strip()
@@ -94,11 +98,13 @@ class ForkServer:
             os.chown(workdir, self.sandbox.uid, self.sandbox.uid)
         return workdir
 
-    def finish(self, workdir: Path) -> None:
-        """Kill everything the last kernel left behind and delete all it could write."""
+    def finish(self, workdir: Path) -> int:
+        """Kill everything the last kernel left behind and delete all it could write; returns
+        how many processes were still running (the kernel's own included)."""
+        reaped = 0
         if self.alive():
             try:
-                self.request(op="reap")
+                reaped = int(self.request(op="reap").get("reaped", 0))
             except (OSError, RuntimeError):
                 self.close()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -109,6 +115,7 @@ class ForkServer:
                 shutil.rmtree(entry, ignore_errors=True)
             else:
                 entry.unlink(missing_ok=True)
+        return reaped
 
     def close(self) -> None:
         self.listener.close()

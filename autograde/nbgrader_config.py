@@ -5,23 +5,10 @@ Loaded by :mod:`autograde.course` for every command; a course directory created 
 can also use plain ``nbgrader`` commands (formgrader, manual grading) on the same course.
 """
 
-from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import (
-    AssignLatePenalties,
-    CheckCellMetadata,
-    ClearHiddenTests,
-    ClearOutput,
-    DeduplicateIds,
-    GetGrades,
-    IgnorePattern,
-    LimitOutput,
-    OverwriteKernelspec,
-    SaveAutoGrades,
-)
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
-from autograde.execute import GradingExecute
-from autograde.sanitize import CapOutputs, RestoreCells
-from autograde.verdicts import DecideVerdicts
+from autograde.pipeline import EXECUTE, RECORD, SANITIZE
 
 c = get_config()  # noqa: F821  (provided by traitlets when this file is loaded)
 
@@ -36,28 +23,9 @@ c.OverwriteCells.add_missing_cells = True
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# Sanitizing: graded cells come back from the gradebook whatever the student did to them.
-c.Autograde.sanitize_preprocessors = [
-    ClearOutput,
-    DeduplicateIds,
-    OverwriteKernelspec,
-    RestoreCells,
-    CheckCellMetadata,
-]
-
-# Autograding: the verdicts of hidden checks are decided outside the kernel, right after
-# execution and before nbgrader reads the scores.
-c.Autograde.autograde_preprocessors = [
-    GradingExecute,
-    CapOutputs,
-    IgnorePattern,
-    ClearMetadataPreprocessor,
-    DecideVerdicts,
-    LimitOutput,
-    SaveAutoGrades,
-    AssignLatePenalties,
-    CheckCellMetadata,
-]
+# The grading pipeline (autograde/pipeline.py), the same steps the parallel runner takes.
+c.Autograde.sanitize_preprocessors = SANITIZE
+c.Autograde.autograde_preprocessors = EXECUTE + RECORD
 c.GradingExecute.timeout = 60  # seconds per cell: a runaway cell fails, the notebook goes on
 c.GradingExecute.interrupt_on_timeout = True
 c.LimitOutput.max_lines = 200

@@ -87,7 +87,7 @@ def build(course, exercise: str) -> ClassReport:
             report.manual[student] = None if pending or not written else sum(
                 float(g.score) for g in written)
     for student in students:
-        path = course.root / "autograded" / student / exercise / f"{exercise}.ipynb"
+        path = course.layout.autograded(student, exercise)
         if not path.exists():
             continue
         for cell in nbformat.read(path, as_version=4).cells:

@@ -1,53 +1,61 @@
 """Grade a class in parallel, resumably: workers execute, one process writes the gradebook.
 
-Each submission goes through two stages:
+Each submission goes through the two halves of the pipeline (:mod:`autograde.pipeline`):
 
 1. **execute** (:func:`execute_submission`, in a worker process — a local process pool by
-   default, or a Dask ``distributed`` cluster): nbgrader's sanitizing preprocessors (which only
-   *read* the gradebook), the sandboxed kernel, the out-of-kernel verdicts. The executed
-   notebook is written to ``<course>/.optbook/staged/<exercise>/<student>.ipynb``.
-2. **record** (in the parent, one submission at a time): nbgrader's own ``autograde`` for that
-   student with :class:`UsePrecomputed` in place of execution, so timestamps, late penalties,
-   missing notebooks and scores are handled exactly as nbgrader does, and only one process ever
-   writes the SQLite gradebook (no write can be lost to locking).
+   default, or a Dask ``distributed`` cluster): ``SANITIZE + EXECUTE`` (the sanitizing steps
+   only *read* the gradebook), the sandboxed kernel, the out-of-kernel verdicts. The executed
+   notebook is handed over in ``Layout.staged``; the worker returns an :class:`Executed`.
+2. **record** (``RECORD``, in the caller, one submission at a time: see
+   :meth:`autograde.course.Course.record`): nbgrader's own ``autograde`` for that student with
+   :class:`UsePrecomputed` in place of sanitizing and execution, so timestamps, late
+   penalties, missing notebooks and scores are handled exactly as nbgrader does, and only one
+   process ever writes the SQLite gradebook (no write can be lost to locking).
 
 A finished submission leaves a marker holding the hash of the submitted file. Run the same
 command again after a crash or ``kill -9`` and only unfinished (or resubmitted) work is done.
+
+This module is the worker pool: it takes submissions and returns their outcomes; it knows
+nothing of the course object that records them.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
-STAGED = Path(".optbook") / "staged"
-MARKER = ".optbook-graded"
+from autograde.layout import Layout, submission_digest
 
 
-def submission_digest(path: Path) -> str:
-    """Hash of a submitted notebook (missing file → a fixed value)."""
-    if not path.exists():
-        return "missing"
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+@dataclass(frozen=True)
+class Job:
+    """One submission to execute, and the options of this grading run."""
+
+    course_root: str
+    exercise: str
+    student: str
+    cell_timeout: int | None = None
+    sandbox: bool = True
 
 
 @dataclass
 class Executed:
-    """What a worker sends back: where the executed notebook is, or why there is none."""
+    """What a worker sends back: where the executed notebook is, or why there is none, and
+    how long each stage took (seconds, by stage name)."""
 
     student: str
     ok: bool
     seconds: float
     error: str = ""
+    stages: dict[str, float] = field(default_factory=dict)
 
 
 def _sandbox_uid() -> int:
@@ -55,51 +63,52 @@ def _sandbox_uid() -> int:
     return 61000 + os.getpid() % 30000
 
 
-def execute_submission(course_root: str, exercise: str, student: str,
-                       cell_timeout: int | None = None, sandbox: bool = True) -> Executed:
+def execute_submission(job: Job) -> Executed:
     """Stage 1 for one submission (runs in a worker; never writes the gradebook)."""
     from nbgrader.coursedir import CourseDirectory
-    from nbgrader.preprocessors import (
-        CheckCellMetadata,
-        ClearOutput,
-        DeduplicateIds,
-        IgnorePattern,
-        LimitOutput,
-        OverwriteKernelspec,
-    )
 
-    from autograde.course import Course
     from autograde.execute import GradingExecute
-    from autograde.sanitize import CapOutputs, RestoreCells
-    from autograde.verdicts import DecideVerdicts
+    from autograde.pipeline import EXECUTE, SANITIZE
 
     start = time.perf_counter()
-    course = Course(course_root, cell_timeout=cell_timeout, sandbox=sandbox)
-    config = course.config()
+    layout = Layout(Path(job.course_root))
+    config = layout.config(cell_timeout=job.cell_timeout, sandbox=job.sandbox)
     config.GradingExecute.sandbox_uid = _sandbox_uid()
-    submitted = course.root / "submitted" / student / exercise / f"{exercise}.ipynb"
-    staged = course.root / STAGED / exercise / f"{student}.ipynb"
+    submitted = layout.submitted(job.student, job.exercise)
+    staged = layout.staged(job.exercise, job.student)
     staged.parent.mkdir(parents=True, exist_ok=True)
+    stages: dict[str, float] = {}
+
+    def failed(error: str) -> Executed:
+        return Executed(job.student, False, time.perf_counter() - start, error, stages)
+
     try:
         notebook = nbformat.read(submitted, as_version=4)
     except Exception as error:  # malformed JSON, empty file, missing file
-        return Executed(student, False, time.perf_counter() - start,
-                        f"could not read the notebook: {type(error).__name__}")
-    resources = {"unique_key": exercise,
-                 "nbgrader": {"student": student, "assignment": exercise, "notebook": exercise,
+        return failed(f"could not read the notebook: {type(error).__name__}")
+    resources = {"unique_key": job.exercise,
+                 "nbgrader": {"student": job.student, "assignment": job.exercise,
+                              "notebook": job.exercise,
                               "db_url": CourseDirectory(config=config).db_url},
                  "metadata": {"path": str(submitted.parent)}}
-    steps = [ClearOutput, DeduplicateIds, OverwriteKernelspec, RestoreCells, CheckCellMetadata,
-             GradingExecute, CapOutputs, IgnorePattern, DecideVerdicts, LimitOutput]
+    stages["set-up"] = time.perf_counter() - start
     try:
-        for step in steps:
+        for step in SANITIZE + EXECUTE:
+            began = time.perf_counter()
             notebook, resources = step(config=config)(notebook, resources)
+            name = "sanitize" if step in SANITIZE else step.__name__
+            stages[name] = stages.get(name, 0.0) + time.perf_counter() - began
     except Exception as error:
-        return Executed(student, False, time.perf_counter() - start,
-                        f"{type(error).__name__}: {error}"[:300])
+        return failed(f"{type(error).__name__}: {error}"[:300])
+    if GradingExecute.__name__ in stages:  # its kernel's time, split by whose cells ran
+        for name, seconds in resources.get("optbook_cell_seconds", {}).items():
+            stages[name] = seconds
+            stages[GradingExecute.__name__] -= seconds
+    began = time.perf_counter()
     notebook.metadata.setdefault("optbook", {})["submission"] = submission_digest(submitted)
     nbformat.write(notebook, staged)
-    return Executed(student, True, time.perf_counter() - start)
+    stages["hand-over"] = time.perf_counter() - began
+    return Executed(job.student, True, time.perf_counter() - start, "", stages)
 
 
 class UsePrecomputed(NbGraderPreprocessor):
@@ -140,65 +149,30 @@ def _local_pool(workers: int):
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_single_threaded_torch)
-
-    def submit(*args):
-        return pool.submit(execute_submission, *args)
-
-    return pool, submit, as_completed
+    return pool, lambda job: pool.submit(execute_submission, job), as_completed
 
 
 def _dask(address: str):
     from distributed import Client, as_completed
 
     client = Client(address)
-
-    def submit(*args):
-        return client.submit(execute_submission, *args, pure=False)
-
-    return client, submit, as_completed
+    return client, lambda job: client.submit(execute_submission, job, pure=False), as_completed
 
 
-def grade_in_parallel(course, exercise: str, students: Iterable[str], *, workers: int,
-                      scheduler: str | None = None, regrade: bool = False,
-                      progress: Callable[[str], None] | None = None
-                      ) -> tuple[list[str], dict[str, Executed]]:
-    """Execute pending submissions in parallel and record each as soon as it is done.
-
-    Returns the students whose submission was (re)graded now, and the workers' reports.
-    """
-    pending = [s for s in students if regrade or not course.is_graded(exercise, s)]
-    reports: dict[str, Executed] = {}
-    if not pending:
-        return pending, reports
+def execute_all(jobs: Iterable[Job], *, workers: int, scheduler: str | None = None
+                ) -> Iterator[Executed]:
+    """Execute ``jobs`` in ``workers`` local processes (or on the Dask cluster at
+    ``scheduler``), yielding each outcome as soon as it is done."""
+    jobs = list(jobs)
+    if not jobs:
+        return
     engine, submit, as_completed = (_dask(scheduler) if scheduler
                                     else _local_pool(max(1, workers)))
     try:
-        futures = [submit(str(course.root), exercise, student, course.cell_timeout,
-                          course.sandbox) for student in pending]
-        for future in as_completed(futures):
-            report = future.result()
-            reports[report.student] = report
-            record(course, exercise, report)
-            if progress:
-                progress(report.student)
+        for future in as_completed([submit(job) for job in jobs]):
+            yield future.result()
     finally:
         if scheduler:
             engine.close()
         else:
             engine.shutdown(cancel_futures=True)
-    return pending, reports
-
-
-def record(course, exercise: str, report: Executed) -> dict:
-    """Stage 2: nbgrader's autograde with the executed notebook; then mark it graded."""
-    staged = course.root / STAGED / exercise
-    api = course.api(precomputed=staged)
-    outcome = api.autograde(exercise, report.student, force=True, create=True)
-    submitted = course.root / "submitted" / report.student / exercise / f"{exercise}.ipynb"
-    marker = course.root / "autograded" / report.student / exercise / MARKER
-    if outcome["success"] or not report.ok:  # a broken submission is graded too: with 0
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(submission_digest(submitted))
-    (staged / f"{report.student}.ipynb").unlink(missing_ok=True)
-    course.last_outcomes[report.student] = outcome
-    return outcome

@@ -1,4 +1,4 @@
-"""The fork server's program. It runs *inside* the sandbox (as ``python -c <this source>``).
+"""The fork server's program. It runs *inside* the sandbox (``python <a copy of this file>``).
 
 It imports the heavy libraries once, then forks one child per submission; each child turns
 itself into an IPython kernel on the connection file it was given. A child is a fresh process
@@ -8,7 +8,8 @@ already imported, so a submission does not pay for a cold kernel start.
 Protocol: one JSON request per connection on the listening socket whose file descriptor is
 ``argv[1]`` (the grader binds it outside the sandbox and passes it down), one JSON reply.
 ``spawn {dir, connection_file, cpu_seconds}`` → ``{pid}``; ``poll {pid}`` → ``{exit}``
-(``null`` while alive); ``kill {pid}``; ``reap`` kills every process but this one.
+(``null`` while alive); ``kill {pid}``; ``reap`` kills every process but this one →
+``{reaped}`` (how many it killed).
 """
 
 import ctypes
@@ -79,11 +80,14 @@ def become_kernel(request):
 
 
 def reap_all():
+    """Kill every process but this one; returns how many there were."""
     me = os.getpid()
+    killed = set()
     for _ in range(50):  # a fork bomb may keep making processes: repeat until none are left
         others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me)]
         if not others:
-            return
+            break
+        killed.update(others)
         for pid in others:
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -95,6 +99,7 @@ def reap_all():
                     break
             except ChildProcessError:
                 break
+    return len(killed)
 
 
 def handle(request, children, sockets=()):
@@ -131,9 +136,9 @@ def handle(request, children, sockets=()):
                 pass
         return {}
     if op == "reap":
-        reap_all()
+        reaped = reap_all()
         children.clear()
-        return {}
+        return {"reaped": reaped}
     return {"error": f"unknown op {op!r}"}
 
 

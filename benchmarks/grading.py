@@ -5,7 +5,7 @@ of correct and typically wrong answers). Stock nbgrader decides the hidden check
 kernel (``OPTBOOK_VERDICTS_IN_KERNEL=1``, unsandboxed, one submission at a time); ours runs
 sandboxed kernels in parallel and decides outside them. Prints wall times, the ratio, score
 agreement on the honest submissions, and the per-submission cost against the floor (a bare
-kernel start plus ``import torch``).
+kernel start plus ``import torch``) and where one submission's time goes, stage by stage.
 
     .venv/bin/python benchmarks/grading.py --students 60
 """
@@ -103,8 +103,11 @@ def main() -> None:
         stock_wall = time.perf_counter() - start
 
         start = time.perf_counter()
-        course.grade("01-sgd", workers=args.workers)
+        results = course.grade("01-sgd", workers=args.workers)
         ours_wall = time.perf_counter() - start
+        start = time.perf_counter()
+        course.feedback("01-sgd")
+        feedback_wall = time.perf_counter() - start
 
         ours = {s: course.score("01-sgd", s)[0] for s in kinds}
         theirs = stock_scores(stock, kinds)
@@ -122,6 +125,40 @@ def main() -> None:
           f"  ({ours_wall * args.workers / n:.2f} worker-s/submission)")
     print(f"speed-up (stock / ours):       {stock_wall / ours_wall:7.2f}x")
     print(f"identical scores on comparable honest submissions: {agree} / {len(comparable)}")
+    print_breakdown(results, ours_wall * args.workers / n, feedback_wall / n)
+
+
+# The stages of one submission (autograde/runner.py, Course.record), in the order they run;
+# the kernel's time is split into the student's own cells and the test cells (where the
+# student's functions run on the grader's cases) — neither is the grader's overhead.
+STAGES = [("set-up", "read the config and the notebook"),
+          ("sanitize", "restore graded cells from the gradebook"),
+          ("GradingExecute", "kernel: fork, start, connect, shut down"),
+          ("student's cells", "the student's own cells"),
+          ("test cells", "test cells: the student's code on the grader's cases"),
+          ("CapOutputs", "cap outputs"), ("IgnorePattern", "drop noise"),
+          ("DecideVerdicts", "decide the hidden checks (references)"),
+          ("LimitOutput", "limit tracebacks"), ("hand-over", "write the executed notebook"),
+          ("record", "record in the gradebook (parent, one at a time)")]
+STUDENT_STAGES = ("student's cells", "test cells")
+
+
+def print_breakdown(results, worker_seconds: float, feedback: float) -> None:
+    """Mean seconds per submission and stage; what is left of the worker-seconds is the
+    pool's own (queueing, pickling, process start) and the parent's summary."""
+    n = len(results)
+    mean = {name: sum(r.seconds.get(name, 0.0) for r in results) / n for name, _ in STAGES}
+    print(f"\nper submission, mean of {n} (seconds):")
+    for name, what in STAGES:
+        print(f"  {what:58s} {mean[name]:6.3f}")
+    staged = sum(mean.values())
+    student = sum(mean[name] for name in STUDENT_STAGES)
+    rest = worker_seconds - staged
+    print(f"  {'pool and summary (worker-seconds not in a stage)':58s} {rest:6.3f}")
+    print(f"  {'feedback (optbook-grade feedback, per submission)':58s} {feedback:6.3f}")
+    print(f"  {'-- the student code (own cells + test cells)':58s} {student:6.3f}")
+    print(f"  {'-- the grader own cost, worker-seconds beyond the student code':58s} "
+          f"{worker_seconds - student:6.3f}   (goal <= 0.5)")
 
 
 if __name__ == "__main__":

@@ -228,6 +228,51 @@ def test_summary_lists_every_student(corpus, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("student", [s for s, h in CORPUS.items() if h.limit])
+def test_summary_names_the_limit_hit(corpus, student):
+    """A submission stopped by a resource limit is not "ok": the summary names the limit."""
+    problems = corpus.results[student].problems
+    assert any(f"hit the {CORPUS[student].limit} limit" in p for p in problems), problems
+
+
+@pytest.mark.slow
+def test_no_limit_is_named_for_submissions_that_hit_none(corpus):
+    quiet = [s for s, h in CORPUS.items() if not h.limit and s not in FLOODS]
+    named = {s: p for s in quiet for p in corpus.results[s].problems if " limit (" in p}
+    assert not named, named
+
+
+@pytest.mark.slow
+def test_every_collected_student_is_exported_with_the_reason(corpus, tmp_path):
+    import csv
+
+    rows = {row["student_id"]: row for row in csv.DictReader(
+        corpus.course.export(tmp_path / "grades.csv").open(encoding="utf8"))}
+    assert set(rows) == set(CORPUS)
+    for student, hostile in CORPUS.items():
+        if hostile.note:
+            assert hostile.note in rows[student]["notes"], (student, rows[student]["notes"])
+
+
+@pytest.mark.slow
+def test_every_graded_submission_leaves_a_machine_readable_result(corpus):
+    import json
+
+    for student in CORPUS:
+        result = json.loads(corpus.course.layout.result(student, EXERCISE).read_text())
+        assert result["score"] == pytest.approx(corpus.results[student].score), student
+        assert result["problems"] == corpus.results[student].problems
+        earned = {cell["cell"]: cell["points"] for cell in result["cells"]}
+        if earned:  # a notebook that ran: points per test cell as the gradebook has them
+            assert {k: v for k, v in earned.items() if k in EX01_FULL} == _cell_points(
+                corpus, student), student
+    honest = json.loads(corpus.course.layout.result("honest", EXERCISE).read_text())
+    checks = [check for cell in honest["cells"] for check in cell["checks"]]
+    assert checks and all(c["passed"] and c["cases_passed"] == c["cases_total"]
+                          for c in checks)
+
+
+@pytest.mark.slow
 def test_time_limits_bound_the_run(corpus):
     """The runaway entries cost their time limits, not more: the run stays short."""
     assert corpus.seconds < 600, corpus.seconds
