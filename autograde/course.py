@@ -248,9 +248,11 @@ class Course:
                        desc=f"grading {exercise}", unit="submission")
         jobs = [Job(str(self.root), exercise, student, self.cell_timeout, self.sandbox)
                 for student in pending]
+        shared = self._warm_up(exercise) if pending and not scheduler else 0.0
         outcomes: dict[str, tuple[Executed, dict]] = {}
         for report in execute_all(jobs, workers=workers or os.cpu_count() or 1,
                                   scheduler=scheduler):
+            report.stages["shared set-up"] = shared / len(pending)  # this one's share
             outcomes[report.student] = (report, self.record(exercise, report))
             if bar:
                 bar.update(1)
@@ -266,6 +268,19 @@ class Course:
                              self.cell_scores(exercise, student))
             results.append(result)
         return results
+
+    def _warm_up(self, exercise: str) -> float:
+        """The answer keys of the exercise's checks, computed here once before the workers
+        fork (they inherit them); returns the seconds it took."""
+        from nbgrader import utils
+
+        from autograde.judge import checks_in, warm_up
+
+        began = time.perf_counter()
+        source = nbformat.read(self.layout.source(exercise), as_version=4)
+        warm_up([check_id for cell in source.cells if cell.cell_type == "code"
+                 and utils.is_grade(cell) for check_id in checks_in(cell.source)])
+        return time.perf_counter() - began
 
     def record(self, exercise: str, report: Executed) -> dict:
         """Stage 2: nbgrader's autograde with the executed notebook; then mark it graded.

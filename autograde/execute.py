@@ -78,6 +78,10 @@ class GradingExecute(Execute):
                        ).tag(config=True)
     scratch_root = Unicode("", help="Where scratch folders are made (default: the system "
                            "temporary directory).").tag(config=True)
+    render_figures = Bool(False, help="Draw the figures a submission makes (PNG outputs in "
+                          "its graded notebook and feedback). Off: a figure is shown as its "
+                          "text; no check reads a figure, and drawing exercise 01's was a "
+                          "quarter of its run. Applies to fork-server kernels.").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
@@ -110,6 +114,7 @@ class GradingExecute(Execute):
                                                    kernel_spec=km.kernel_spec, parent=km)
             km.provisioner.server = self._server
             km.provisioner.cpu_seconds = self.cpu_limit
+            km.provisioner.figures = self.render_figures
         else:
             km.sandbox = Sandbox(self._scratch, self.limits(), uid=self.sandbox_uid)
             km.sandbox.prepare()

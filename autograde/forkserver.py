@@ -204,12 +204,13 @@ class ForkServerProvisioner(LocalProvisioner):
 
     server: ForkServer | None = None
     cpu_seconds: int = Limits.cpu_seconds
+    figures: bool = True  # draw matplotlib figures (PNG outputs)
 
     async def launch_kernel(self, cmd, **kwargs):
         connection_file = self.parent.connection_file
         reply = self.server.request(op="spawn", dir=str(Path(connection_file).parent),
                                     connection_file=connection_file,
-                                    cpu_seconds=self.cpu_seconds)
+                                    cpu_seconds=self.cpu_seconds, figures=self.figures)
         self.process = ForkedKernel(self.server, reply["pid"])
         self.pid, self.pgid = reply["pid"], None
         self.cwd = kwargs.get("cwd")

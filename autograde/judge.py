@@ -61,6 +61,20 @@ def _mistake_outputs(check_id: str, name: str) -> tuple | None:
     return None if mistake.answer is None else _outputs_of(check_id, name)
 
 
+def warm_up(check_ids: list[str]) -> None:
+    """Compute the keys every submission is judged against (the reference's outputs and
+    every cataloged mistake's on the grader's cases) once, in this process: grading workers
+    forked afterwards inherit them instead of each computing its own."""
+    for check_id in check_ids:
+        for judged in judged_ids(check_id):
+            try:
+                _outputs_of(base_check(judged), "reference")
+                for mistake in expected(judged).mistakes:
+                    _mistake_outputs(judged, mistake.name)
+            except Exception:  # a key that cannot be computed fails where it is needed
+                continue
+
+
 def answer_key(check_id: str) -> AnswerKey:
     """The key the grader judges ``check_id`` against: its cases and tolerances, the
     reference's outputs and the cataloged mistakes' (each computed when first needed)."""

@@ -34,6 +34,7 @@ class ClassReport:
     manual: dict[str, float | None] = field(default_factory=dict)  # None: not graded yet
     uncataloged: dict[tuple[str, str], list[str]] = field(
         default_factory=lambda: defaultdict(list))  # (check, signature) -> students
+    problems: dict[str, list[str]] = field(default_factory=dict)  # student -> why, if any
 
     @property
     def auto_max(self) -> float:
@@ -86,6 +87,8 @@ def build(course, exercise: str) -> ClassReport:
             pending = any(g.manual_score is None and g.auto_score is None for g in written)
             report.manual[student] = None if pending or not written else sum(
                 float(g.score) for g in written)
+    report.problems = {s: course.problems(exercise, s) for s in students
+                       if course.problems(exercise, s)}
     for student in students:
         path = course.layout.autograded(student, exercise)
         if not path.exists():
@@ -109,7 +112,8 @@ def _hint(check_id: str, mistake: str) -> str:
 
 
 def write(report: ClassReport, folder: Path) -> Path:
-    """Write ``report.md`` and ``scores.png`` into ``folder``; return the Markdown file."""
+    """Write ``report.md``, the same as one HTML page (``report.html``) and its pictures
+    (``scores.png``, ``checks.png``) into ``folder``; return the Markdown file."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -126,6 +130,16 @@ def write(report: ClassReport, folder: Path) -> Path:
     fig.tight_layout()
     fig.savefig(folder / "scores.png", dpi=120)
     plt.close(fig)
+    rates = sorted(report.check_pass_rates().items())
+    fig, ax = plt.subplots(figsize=(6, 0.6 + 0.28 * max(1, len(rates))))
+    ax.barh([c for c, _ in rates][::-1], [100 * r for _, r in rates][::-1], color="#55a868")
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("students who pass the check (%)")
+    ax.set_title(f"{report.exercise}: pass rate per hidden check")
+    ax.tick_params(axis="y", labelsize=7)
+    fig.tight_layout()
+    fig.savefig(folder / "checks.png", dpi=120)
+    plt.close(fig)
 
     mean = sum(scores) / len(scores) if scores else 0.0
     graded = [m for m in report.manual.values() if m is not None]
@@ -136,7 +150,8 @@ def write(report: ClassReport, folder: Path) -> Path:
     lines = [f"# Class report: {report.exercise}", "",
              f"{len(scores)} submissions; mean autograded score {mean:.2f} of "
              f"{report.auto_max:g}; {written}.", "",
-             "![score histogram](scores.png)", "", "## Test cells", "",
+             "![score histogram](scores.png)", "", "![pass rate per check](checks.png)", "",
+             "## Test cells", "",
              "| test cell | points | full marks | mean points |", "|---|---:|---:|---:|"]
     rates = report.pass_rates()
     for cell, points in report.cell_points.items():
@@ -164,6 +179,31 @@ def write(report: ClassReport, folder: Path) -> Path:
                          f"{students[0]} |")
     else:
         lines.append("None.")
+    lines += ["", "## Submissions with problems", ""]
+    if report.problems:
+        lines += ["| student | score | why |", "|---|---:|---|"]
+        for student, why in sorted(report.problems.items()):
+            lines.append(f"| {student} | {report.scores.get(student, 0.0):g} | "
+                         + "; ".join(why).replace("|", "/") + " |")
+    else:
+        lines.append("None.")
     path = folder / "report.md"
     path.write_text("\n".join(lines) + "\n")
+    _write_html(path, folder / "report.html", report.exercise)
     return path
+
+
+def _write_html(markdown: Path, target: Path, exercise: str) -> None:
+    """The report as one page a browser opens (the pictures beside it)."""
+    from html import escape
+
+    from markdown_it import MarkdownIt
+
+    body = MarkdownIt("commonmark").enable("table").render(markdown.read_text())
+    target.write_text(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<title>Class report: {escape(exercise)}</title><style>"
+        "body{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2rem .5rem}"
+        "img{max-width:100%}</style></head><body>\n" + body + "</body></html>\n",
+        encoding="utf8")

@@ -146,9 +146,13 @@ def _single_threaded_torch() -> None:
 
 
 def _local_pool(workers: int):
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_single_threaded_torch)
+    # Forked, so that workers inherit what the caller computed for all of them (the answer
+    # keys: Course._warm_up) instead of each recomputing it.
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_single_threaded_torch,
+                               mp_context=multiprocessing.get_context("fork"))
     return pool, lambda job: pool.submit(execute_submission, job), as_completed
 
 

@@ -7,7 +7,7 @@ already imported, so a submission does not pay for a cold kernel start.
 
 Protocol: one JSON request per connection on the listening socket whose file descriptor is
 ``argv[1]`` (the grader binds it outside the sandbox and passes it down), one JSON reply.
-``spawn {dir, connection_file, cpu_seconds}`` → ``{pid}``; ``poll {pid}`` → ``{exit}``
+``spawn {dir, connection_file, cpu_seconds, figures}`` → ``{pid}``; ``poll {pid}`` → ``{exit}``
 (``null`` while alive); ``kill {pid}``; ``reap`` kills every process but this one →
 ``{reaped}`` (how many it killed).
 """
@@ -73,8 +73,13 @@ def become_kernel(request):
     numpy.random.seed(int.from_bytes(os.urandom(4), "little"))
     torch.seed()
     from ipykernel.kernelapp import IPKernelApp
+    from traitlets.config import Config
 
-    app = IPKernelApp.instance()
+    config = Config()
+    if not request.get("figures", True):
+        # Figures are shown as their text (<Figure size … with 2 Axes>), never drawn.
+        config.InlineBackend.figure_formats = set()
+    app = IPKernelApp.instance(config=config)
     app.initialize(["-f", request["connection_file"]])
     app.start()
 

@@ -131,7 +131,8 @@ def main() -> None:
 # The stages of one submission (autograde/runner.py, Course.record), in the order they run;
 # the kernel's time is split into the student's own cells and the test cells (where the
 # student's functions run on the grader's cases) — neither is the grader's overhead.
-STAGES = [("set-up", "read the config and the notebook"),
+STAGES = [("shared set-up", "answer keys computed once per run (its share)"),
+          ("set-up", "read the config and the notebook"),
           ("sanitize", "restore graded cells from the gradebook"),
           ("GradingExecute", "kernel: fork, start, connect, shut down"),
           ("student's cells", "the student's own cells"),

@@ -131,3 +131,26 @@ def test_workers_survive_a_caller_that_ran_torch_on_several_threads(tmp_path):
                          env={**os.environ, "PYTHONPATH": str(REPO)})
     assert run.returncode == 0, run.stderr[-3000:]
     assert float(run.stdout.split()[-1]) == 11.0
+
+
+@pytest.mark.slow
+def test_grading_shows_figures_as_text_unless_asked_to_draw_them(tmp_path):
+    """No check reads a figure: by default a graded kernel never draws one (a quarter of an
+    honest exercise 01 run); ``render_figures`` brings the PNGs back."""
+    import nbformat
+
+    def outputs(course: Course) -> list:
+        graded = nbformat.read(course.layout.autograded("correct", "01-sgd"), as_version=4)
+        return [o for cell in graded.cells for o in cell.get("outputs", [])]
+
+    plain = _class(tmp_path / "plain", ["correct"])
+    plain.grade("01-sgd", workers=1)
+    drawn = _class(tmp_path / "drawn", ["correct"])
+    drawn.layout.config_stub.write_text(drawn.layout.config_stub.read_text()
+                                        + "c.GradingExecute.render_figures = True\n")
+    drawn.grade("01-sgd", workers=1)
+    assert _scores(plain, ["correct"]) == _scores(drawn, ["correct"]) == _expected(["correct"])
+    assert not any("image/png" in o.get("data", {}) for o in outputs(plain))
+    assert any("<Figure size" in str(o.get("data", {}).get("text/plain", ""))
+               for o in outputs(plain))
+    assert any("image/png" in o.get("data", {}) for o in outputs(drawn))

@@ -99,3 +99,7 @@ def test_class_report_counts_scores_pass_rates_and_mistakes(graded):
     assert f"of {built.auto_max:g}" in text and f"{len(students) - 1} pending" in text
     assert "Failures no cataloged mistake explains" in text
     assert (path.parent / "scores.png").stat().st_size > 1000
+    assert (path.parent / "checks.png").stat().st_size > 1000
+    page = (path.parent / "report.html").read_text()
+    assert "<table>" in page and 'src="scores.png"' in page and 'src="checks.png"' in page
+    assert "uphill" in page
