@@ -10,6 +10,7 @@ Examples::
     optbook-grade export --course ~/class --to grades.csv
     optbook-grade collect 01-sgd --from canvas submissions.zip --roster roster.csv --course ~/class
     optbook-grade export --course ~/class --to canvas --roster roster.csv
+    optbook-grade similar 01-sgd --course ~/class      # near-identical submissions
     optbook-grade validate 01-sgd        # the source must earn every autograded point
     optbook-grade check 01-sgd.ipynb     # a student's notebook: can it be graded, how does it fare?
 """
@@ -129,6 +130,29 @@ def cmd_collect(args) -> int:
     return 0
 
 
+def cmd_similar(args) -> int:
+    """List pairs of submissions whose own code is near-identical (autograde/similar.py)."""
+    from autograde.similar import similar_pairs
+
+    course = _course(args)
+    submissions = {s: course.layout.submitted(s, args.exercise)
+                   for s in course.students(args.exercise)
+                   if course.layout.submitted(s, args.exercise).exists()}
+    pairs = similar_pairs(course.layout.release(args.exercise), submissions,
+                          threshold=args.threshold, min_shared=args.min_lines)
+    print(f"{args.exercise}: {len(submissions)} submissions, {len(pairs)} pair(s) at or above "
+          f"{args.threshold:.0%} of their own code shared (names, comments and formatting "
+          "aside; the release's lines excluded)")
+    for pair in pairs:
+        print(f"\n{pair.first} ~ {pair.second}: {pair.similarity:.0%}, "
+              f"{len(pair.shared)} shared lines")
+        for line in pair.shared[:args.show]:
+            print(f"    {line}")
+        if len(pair.shared) > args.show:
+            print(f"    … {len(pair.shared) - args.show} more")
+    return 0
+
+
 def cmd_export(args) -> int:
     course = _course(args)
     if args.to == "csv" or args.to.endswith(".csv"):  # nbgrader's CSV (a path: the old form)
@@ -237,6 +261,13 @@ def build_parser() -> argparse.ArgumentParser:
     collect.add_argument("archive", help="the ZIP of all submissions")
     collect.add_argument("--roster", required=True, help="CSV with a 'student' column and "
                          "the LMS's ids (canvas_id or moodle_id); see autograde/lms.py")
+    similar = add("similar", cmd_similar, "pairs of submissions whose own code is "
+                  "near-identical (for a person to look at)", "one")
+    similar.add_argument("--threshold", type=float, default=0.8,
+                         help="share of distinct normalised lines in common (default 0.8)")
+    similar.add_argument("--min-lines", type=int, default=6,
+                         help="fewest shared lines worth reporting (default 6)")
+    similar.add_argument("--show", type=int, default=12, help="shared lines shown per pair")
     export = add("export", cmd_export, "export all grades: nbgrader's CSV (with a notes "
                  "column), or an LMS's grade-import file")
     export.add_argument("--to", default="csv", help="csv (default), canvas or moodle; a "
