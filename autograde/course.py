@@ -261,7 +261,10 @@ class Course:
         results = []
         for student in students:
             report, outcome = outcomes.get(student, (None, None))
-            result = self._result(exercise, student, report, outcome, (notes or {}).get(student))
+            earlier = None if report is not None or student in (notes or {}) else (
+                self.problems(exercise, student))  # not graded now: what it said then
+            result = self._result(exercise, student, report, outcome,
+                                  (notes or {}).get(student, earlier))
             if report is not None:
                 write_result(self.layout.result(student, exercise), exercise, result,
                              self.layout.autograded(student, exercise),
@@ -277,6 +280,8 @@ class Course:
         from autograde.judge import checks_in, warm_up
 
         began = time.perf_counter()
+        if not self.layout.source(exercise).exists():
+            return 0.0
         source = nbformat.read(self.layout.source(exercise), as_version=4)
         warm_up([check_id for cell in source.cells if cell.cell_type == "code"
                  and utils.is_grade(cell) for check_id in checks_in(cell.source)])
@@ -319,6 +324,7 @@ class Course:
             problems.append(late)
         score, max_score = self.score(exercise, student)
         ok = (outcome is None or outcome["success"]) and (report is None or report.ok)
+        problems = list(dict.fromkeys(problems))  # a note said twice is said once
         return SubmissionResult(student, score, max_score, ok, problems,
                                 dict(report.stages) if report is not None else {})
 
@@ -378,7 +384,7 @@ class Course:
                 elif ename in ("CellTimeoutError", "TimeoutError"):
                     problems.append(f"{where} ran past the time limit and was stopped")
         left = int(notebook.metadata.get("optbook", {}).get("processes_left", 0))
-        if left >= limits.processes - 1:
+        if left >= limits.processes // 2:  # no honest notebook leaves dozens behind
             hit.setdefault("process", "the notebook")
         for limit, where in hit.items():
             problems.append(f"{where} hit the {limit} limit ({_limit_value(limit, limits)})")

@@ -9,7 +9,7 @@ Protocol: one JSON request per connection on the listening socket whose file des
 ``argv[1]`` (the grader binds it outside the sandbox and passes it down), one JSON reply.
 ``spawn {dir, connection_file, cpu_seconds, figures}`` → ``{pid}``; ``poll {pid}`` → ``{exit}``
 (``null`` while alive); ``kill {pid}``; ``reap`` kills every process but this one →
-``{reaped}`` (how many it killed).
+``{reaped}`` (the most that were running at a kill or the reap).
 """
 
 import ctypes
@@ -84,6 +84,12 @@ def become_kernel(request):
     app.start()
 
 
+def others_running() -> int:
+    """Processes in the sandbox but this one (and the namespace's init)."""
+    me = os.getpid()
+    return sum(1 for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me))
+
+
 def reap_all():
     """Kill every process but this one; returns how many there were."""
     me = os.getpid()
@@ -107,8 +113,11 @@ def reap_all():
     return len(killed)
 
 
-def handle(request, children, sockets=()):
+def handle(request, children, sockets=(), seen=None):
+    """One request; ``seen`` keeps the most processes found at a kill since the last reap
+    (killing a kernel's process group also kills what it left running, uncounted)."""
     op = request.get("op")
+    seen = {} if seen is None else seen
     if op == "spawn":
         pid = os.fork()
         if pid == 0:
@@ -135,13 +144,14 @@ def handle(request, children, sockets=()):
         return {"exit": os.waitstatus_to_exitcode(status)}
     if op == "kill":
         if pid in children:
+            seen["most"] = max(seen.get("most", 0), others_running())
             try:
                 os.killpg(pid, signal.SIGKILL)
             except OSError:
                 pass
         return {}
     if op == "reap":
-        reaped = reap_all()
+        reaped = max(reap_all(), seen.pop("most", 0))
         children.clear()
         return {"reaped": reaped}
     return {"error": f"unknown op {op!r}"}
@@ -153,7 +163,7 @@ def main():
     preload()
     server = socket.socket(fileno=LISTENER_FD)
     print("ready", flush=True)
-    children = set()
+    children, seen = set(), {}
     while True:
         connection, _ = server.accept()
         with connection:
@@ -164,7 +174,7 @@ def main():
                     break
                 data += chunk
             try:
-                reply = handle(json.loads(data), children, (server, connection))
+                reply = handle(json.loads(data), children, (server, connection), seen)
             except Exception as error:  # a bad request must not stop the server
                 reply = {"error": f"{type(error).__name__}: {error}"}
             connection.sendall(json.dumps(reply).encode() + b"\n")

@@ -94,6 +94,15 @@ def test_regrade_grades_again_and_a_changed_submission_is_regraded(tmp_path):
     assert not course.is_graded("01-sgd", "blank") and course.is_graded("01-sgd", "correct")
     course.grade("01-sgd", workers=2)
     assert _scores(course, names) == {"correct": 10.0, "blank": 10.0}
+    # grade --student regrades that student alone, even unchanged; a stranger is refused.
+    from autograde.cli import main
+
+    before = {s: course.layout.marker(s, "01-sgd").stat().st_mtime_ns for s in names}
+    assert main(["grade", "01-sgd", "--student", "blank", "--quiet", "--course",
+                 str(course.root)]) == 0
+    after = {s: course.layout.marker(s, "01-sgd").stat().st_mtime_ns for s in names}
+    assert after["blank"] > before["blank"] and after["correct"] == before["correct"]
+    assert main(["grade", "01-sgd", "--student", "nobody", "--course", str(course.root)]) == 2
 
 
 @pytest.mark.slow
