@@ -47,6 +47,10 @@ class SandboxedKernelManager(AsyncKernelManager):
         kwargs.setdefault("stderr", subprocess.DEVNULL)
         return await super().start_kernel(**kwargs)
 
+    async def _async_wait(self, pollinterval: float = 0.005) -> None:
+        # After a kill, jupyter_client polls every 100 ms; a killed kernel is gone at once.
+        await super()._async_wait(pollinterval=pollinterval)
+
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
         return self.sandbox.command(cmd) if self.sandbox is not None else cmd
