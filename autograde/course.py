@@ -483,12 +483,10 @@ class Course:
         from autograde.lms import write_grades
 
         with Gradebook(self.gradebook_url) as gradebook:
-            exercises = [a.name for a in gradebook.assignments]
+            max_scores = {a.name: float(a.max_score) for a in gradebook.assignments}
         students = [row["student"] for row in roster]
-        scores = {e: {s: self.score(e, s)[0] for s in students} for e in exercises}
-        max_scores = {e: self.score(e, students[0])[1] if students else 0.0
-                      for e in exercises}
-        notes = {e: {s: "; ".join(self.problems(e, s)) for s in students} for e in exercises}
+        scores = {e: {s: self.score(e, s)[0] for s in students} for e in max_scores}
+        notes = {e: {s: "; ".join(self.problems(e, s)) for s in students} for e in max_scores}
         return write_grades(lms, destination, roster, scores, max_scores, notes)
 
     def problems(self, exercise: str, student: str) -> list[str]:

@@ -87,8 +87,7 @@ def build(course, exercise: str) -> ClassReport:
             pending = any(g.manual_score is None and g.auto_score is None for g in written)
             report.manual[student] = None if pending or not written else sum(
                 float(g.score) for g in written)
-    report.problems = {s: course.problems(exercise, s) for s in students
-                       if course.problems(exercise, s)}
+    report.problems = {s: why for s in students if (why := course.problems(exercise, s))}
     for student in students:
         path = course.layout.autograded(student, exercise)
         if not path.exists():
